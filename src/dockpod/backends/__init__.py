@@ -1,0 +1,1 @@
+"""Backends: a spec in, the provider operator's arguments out (and, for Docker, the way back)."""

@@ -1,0 +1,140 @@
+"""``dockpod``: the command line. Each command parses, calls a library function and prints."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from dockpod.errors import DockpodError
+
+app = typer.Typer(
+    name="dockpod",
+    help="Describe a containerized Airflow task once; run it with DockerOperator locally and "
+    "KubernetesPodOperator in production.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+docs_app = typer.Typer(help="Generate the documentation that is derived from the code.", no_args_is_help=True)
+app.add_typer(docs_app, name="docs")
+
+err = Console(stderr=True)
+
+
+def _fail(message: str, code: int = 2) -> None:
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+    raise typer.Exit(code)
+
+
+@app.command()
+def render(
+    paths: Annotated[list[Path], typer.Argument(help="DAG files or folders.", show_default=False)],
+    env: Annotated[str, typer.Option("--env", "-e", help="Profile to render for: local, staging, production "
+                                     "or one from dockpod.toml.")] = "production",
+    fmt: Annotated[str, typer.Option("--format", "-f", help="yaml (one document per task) or json (one "
+                                     "object keyed by task_id).")] = "yaml",
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write one file per task into this folder "
+                                             "instead of printing.")] = None,
+    validate: Annotated[bool, typer.Option(help="Check every pod against the Kubernetes schema (strict).")]
+    = False,
+) -> None:
+    """Print the pod (kubernetes profiles) or container configuration (docker profiles) of every container task.
+
+    Pods are built by the cncf.kubernetes provider's own code; no cluster is needed. Secret values
+    never appear: pods reference Secrets by name, local renders show placeholders.
+    """
+    from dockpod.render import dump, render_paths, write
+
+    if fmt not in ("yaml", "json"):
+        _fail(f"--format {fmt!r} is not known; use yaml or json.")
+    try:
+        result = render_paths(paths, env)
+    except DockpodError as exc:
+        _fail(str(exc))
+    problems = list(result.errors)
+    if validate:
+        from dockpod.render.validate import validate_manifest
+
+        for task in result.tasks:
+            if task.kind == "pod":
+                problems += [f"{task.dag_id}.{task.task_id}: {p}" for p in validate_manifest(task.manifest)]
+    if out is not None:
+        for path in write(result, fmt, out):  # type: ignore[arg-type]
+            err.print(f"wrote {path}", highlight=False)
+    else:
+        sys.stdout.write(dump(result, fmt))  # type: ignore[arg-type]
+    for problem in problems:
+        err.print(f"[red]error:[/] {escape(problem)}", highlight=False)
+    err.print(f"{len(result.tasks)} task(s) rendered for {result.environment}, {len(problems)} problem(s).",
+              highlight=False)
+    if problems:
+        raise typer.Exit(1)
+
+
+@app.command()
+def profiles(
+    env: Annotated[str | None, typer.Option("--env", "-e", help="Show this profile in full, as JSON.")] = None,
+) -> None:
+    """List the environment profiles (built-in and from dockpod.toml), or show one in full."""
+    from dockpod.profiles import current_environment, find_config, get_profile, load_profiles
+
+    try:
+        if env:
+            sys.stdout.write(get_profile(env).model_dump_json(indent=2) + "\n")
+            return
+        known = load_profiles()
+    except DockpodError as exc:
+        _fail(str(exc))
+    table = Table(title=f"profiles (config: {find_config() or 'built-in only'})")
+    for column in ("name", "backend", "namespace / network", "registry rewrites"):
+        table.add_column(column)
+    current = current_environment()
+    for name, profile in sorted(known.items()):
+        where = profile.namespace if profile.backend == "kubernetes" else (profile.network or "default")
+        rewrites = ", ".join(f"{a} -> {b}" for a, b in profile.registry_rewrites.items())
+        table.add_row(f"{name} (current)" if name == current else name, profile.backend, where, rewrites)
+    Console().print(table)
+
+
+@docs_app.command("translation")
+def docs_translation(
+    out: Annotated[Path, typer.Option(help="Where the table goes.")] = Path("docs/translation.md"),
+    check: Annotated[bool, typer.Option(help="Exit 1 if the file differs from the code instead of writing.")]
+    = False,
+) -> None:
+    """Write docs/translation.md from the translation rules in the code."""
+    from dockpod.backends.table import render_markdown
+
+    text = render_markdown()
+    if check:
+        if not out.exists() or out.read_text() != text:
+            _fail(f"{out} is out of date; run `dockpod docs translation`.", code=1)
+        err.print(f"{out} is up to date.")
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
+    err.print(f"wrote {out}")
+
+
+@app.command()
+def version() -> None:
+    """Print dockpod's version and the provider versions it was built against."""
+    from dockpod import __version__
+
+    sys.stdout.write(json.dumps({"dockpod": __version__}) + "\n")
+
+
+def main() -> None:
+    """Entry point of the ``dockpod`` script."""
+    app()
+
+
+if __name__ == "__main__":
+    main()
