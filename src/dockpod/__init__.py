@@ -1,5 +1,6 @@
-"""dockpod: describe a containerized Airflow task once; run it with DockerOperator on a laptop and
-KubernetesPodOperator in production, with the same semantics.
+"""dockpod: describe a containerized Airflow task once, run it the same on Docker and Kubernetes.
+
+A DockerOperator on a laptop and a KubernetesPodOperator in production, with the same semantics.
 
     from dockpod import container_task, Secret, Volume
 
@@ -31,7 +32,22 @@ _EXPORTS = {
     "ContainerFailed": "dockpod.errors",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "ContainerFailed",
+    "ContainerSpec",
+    "DockpodError",
+    "Profile",
+    "ProfileError",
+    "Resources",
+    "Secret",
+    "Security",
+    "SpecError",
+    "TranslationError",
+    "Volume",
+    "build_operator",
+    "container_task",
+    "get_profile",
+]
 
 if TYPE_CHECKING:
     from dockpod.errors import ContainerFailed, DockpodError, ProfileError, SpecError, TranslationError

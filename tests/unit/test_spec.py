@@ -11,7 +11,10 @@ IMAGE = "registry.localhost/dockpod/etl:1.0"
 def test_docker_notation_volumes_are_parsed():
     spec = ContainerSpec(image=IMAGE, volumes=["shared_data:/data:ro", "/srv:/srv", "/scratch"])
     assert [(v.kind, v.source, v.target, v.read_only) for v in spec.volumes] == [
-        ("named", "shared_data", "/data", True), ("bind", "/srv", "/srv", False), ("empty_dir", None, "/scratch", False)]
+        ("named", "shared_data", "/data", True),
+        ("bind", "/srv", "/srv", False),
+        ("empty_dir", None, "/scratch", False),
+    ]
     assert spec.volumes[0].claim_name == "shared-data"
 
 

@@ -330,8 +330,9 @@ DOCKER_ARGUMENTS: dict[str, DockerArgument] = {
 #: BaseOperator arguments the migration passes through untouched.
 BASE_OPERATOR_PASSTHROUGH = frozenset(
     """task_id owner email email_on_retry email_on_failure retries retry_delay retry_exponential_backoff
-    max_retry_delay start_date end_date depends_on_past ignore_first_depends_on_past wait_for_past_depends_before_skipping
-    wait_for_downstream dag params default_args priority_weight weight_rule queue pool pool_slots sla
+    max_retry_delay start_date end_date depends_on_past ignore_first_depends_on_past
+    wait_for_past_depends_before_skipping wait_for_downstream dag params default_args priority_weight
+    weight_rule queue pool pool_slots sla
     execution_timeout on_execute_callback on_failure_callback on_success_callback on_retry_callback
     on_skipped_callback pre_execute post_execute trigger_rule resources run_as_user task_concurrency
     max_active_tis_per_dag max_active_tis_per_dagrun executor executor_config inlets outlets task_group

@@ -1,0 +1,54 @@
+"""Run a DAG file for real, in this process, with ``dag.test()``, and read back what each task did.
+
+Airflow must be configured (AIRFLOW_HOME with a migrated database, AIRFLOW__CORE__DAGS_FOLDER holding
+the DAG file) before this module is used: ``dag.test()`` serializes the DAG from its bundle.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class DagRunResult:
+    """Outcome of one ``dag.test()`` run: the run state, each task's state and XCom return value."""
+
+    state: str
+    task_states: dict[str, str] = field(default_factory=dict)
+    xcoms: dict[str, Any] = field(default_factory=dict)
+
+
+def load_dag(path: Path, dag_id: str) -> Any:
+    """Import the DAG file at ``path`` and return its DAG ``dag_id``."""
+    spec = importlib.util.spec_from_file_location(f"dockpod_dag_{uuid.uuid4().hex[:8]}", path)
+    if spec is None or spec.loader is None:
+        raise LookupError(f"{path} cannot be imported as a Python file")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    for value in vars(module).values():
+        if getattr(value, "dag_id", None) == dag_id and hasattr(value, "test"):
+            return value
+    raise LookupError(f"{path} defines no DAG {dag_id!r}")
+
+
+def run_dag(dag: Any, *, run_conf: dict[str, Any] | None = None) -> DagRunResult:
+    """Run ``dag`` with ``dag.test()`` and collect task states and XCom return values."""
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    run = dag.test(run_conf=run_conf) if run_conf else dag.test()
+    result = DagRunResult(state=str(run.state))
+    with create_session() as session:
+        for ti in run.get_task_instances(session=session):
+            key = ti.task_id if ti.map_index < 0 else f"{ti.task_id}[{ti.map_index}]"
+            result.task_states[key] = str(ti.state)
+            query = XComModel.get_many(run_id=run.run_id, dag_ids=run.dag_id, task_ids=ti.task_id,
+                                       key="return_value", map_indexes=ti.map_index)
+            row = session.execute(query).scalars().first()
+            if row is not None:
+                result.xcoms[key] = XComModel.deserialize_value(row)
+    return result

@@ -1,0 +1,62 @@
+import subprocess
+import sys
+
+import pytest
+
+from dockpod import container_task
+from dockpod.errors import SpecError, TranslationError
+
+IMAGE = "registry.localhost/dockpod/etl:1.0"
+
+
+def test_production_returns_a_kubernetes_pod_operator():
+    from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
+
+    op = container_task(task_id="t", image=IMAGE, command=["extract"], retries=3, environment="production")
+    assert isinstance(op, KubernetesPodOperator)
+    assert op.arguments == ["extract"] and op.cmds == []
+    assert op.retries == 3
+
+
+def test_local_returns_a_docker_operator():
+    from airflow.providers.docker.operators.docker import DockerOperator
+
+    op = container_task(task_id="t", image=IMAGE, command=["extract"], environment="local")
+    assert isinstance(op, DockerOperator)
+    assert op.image == "localhost:5000/dockpod/etl:1.0" and op.command == ["extract"]
+
+
+@pytest.mark.parametrize(("kwargs", "words"), [
+    ({"cmds": ["x"]}, "entrypoint"),
+    ({"environment_vars": 1}, "Invalid arguments"),
+    ({"mem_limit": "1g"}, "resources.memory_limit"),
+    ({"env_vars": {"A": "1"}}, "Use env"),
+])
+def test_provider_argument_names_are_refused_with_the_field_to_use(kwargs, words):
+    with pytest.raises(Exception, match=words):
+        container_task(task_id="t", image=IMAGE, environment="production", **kwargs)
+
+
+def test_errors_name_the_task():
+    with pytest.raises(SpecError, match="Task 'load'.*memory_limit"):
+        container_task(task_id="load", image=IMAGE, resources={"memory_limit": "big"})
+
+
+def test_untranslatable_is_a_parse_time_error():
+    with pytest.raises(TranslationError, match="Task 'x'.*sidecars"):
+        container_task(task_id="x", image=IMAGE, sidecars=[{"name": "proxy", "image": IMAGE}], environment="local")
+
+
+def test_import_is_cheap_and_local_profile_never_imports_kubernetes():
+    code = (
+        "import sys, time; t = time.perf_counter(); import dockpod; from dockpod import container_task, Secret, Volume;"
+        "cost = time.perf_counter() - t;"
+        "heavy = [m for m in sys.modules if m.split('.')[0] in ('airflow', 'docker', 'kubernetes')];"
+        "assert not heavy, heavy;"
+        "op = container_task(task_id='t', image='etl:1', environment='local');"
+        "assert not [m for m in sys.modules if m.split('.')[0] == 'kubernetes'], 'kubernetes imported';"
+        "print(cost)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert float(out.stdout.strip().splitlines()[-1]) < 0.5
