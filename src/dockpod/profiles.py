@@ -124,8 +124,17 @@ def find_config() -> Path | None:
             raise ProfileError(f"{CONFIG_VAR} points at {path}, which is not a file.",
                                fix=f"Fix the path or unset {CONFIG_VAR}.")
         return path
-    starts = [os.environ.get("AIRFLOW__CORE__DAGS_FOLDER"), os.getcwd()]
-    for start in filter(None, starts):
+    return _search(os.environ.get("AIRFLOW__CORE__DAGS_FOLDER"), os.getcwd())
+
+
+@lru_cache(maxsize=16)
+def _search(dags_folder: str | None, cwd: str) -> Path | None:
+    """The first dockpod.toml in the DAG folder or its parents, else in cwd or its parents.
+
+    Cached: every container_task() of every parse asks, and the answer changes only when a file
+    appears or goes, which a new DAG processor process picks up.
+    """
+    for start in filter(None, (dags_folder, cwd)):
         folder = Path(start).resolve()
         for candidate in (folder, *folder.parents):
             if (candidate / CONFIG_NAME).is_file():
@@ -136,6 +145,9 @@ def find_config() -> Path | None:
 def load_profiles(config: Path | None = None) -> dict[str, Profile]:
     """Every known profile: the built-in three, overridden and extended by ``config``."""
     path = config if config is not None else find_config()
+    if path is not None and config is None and not path.is_file():  # removed since it was found
+        _search.cache_clear()
+        path = find_config()
     stamp = path.stat().st_mtime_ns if path else 0
     return _load(str(path) if path else None, stamp)
 

@@ -15,6 +15,7 @@ tool, following :data:`dockpod.backends.table.DOCKER_ARGUMENTS`.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -175,7 +176,7 @@ def create_body(
         labels={**(op.labels or {}), **run_labels} or None,
         host_config=host_config,
     )
-    return dict(config)
+    return json.loads(json.dumps(config))  # plain dicts and lists, not the SDK's dict subclasses
 
 
 def _command(value: Any) -> list[str] | None:
@@ -244,9 +245,15 @@ def run_volumes(spec: ContainerSpec, *, xcom: bool) -> list[tuple[str, str, bool
 def placeholder_run(spec: ContainerSpec, op: Any) -> tuple[list[dict[str, Any]], dict[str, str], dict[str, str]]:
     """Per-run mounts, secret environment and labels with placeholders, for ``dockpod render``."""
     mounts = [
-        {"Target": target, "Source": f"<per-run {role} volume>", "Type": "volume", "ReadOnly": read_only}
+        {"Target": target, "Source": f"<per-run {role} volume>", "Type": "volume", "ReadOnly": read_only,
+         "VolumeOptions": {"NoCopy": True}}
         for role, target, read_only in run_volumes(spec, xcom=bool(op.do_xcom_push))
     ]
-    private_env = {s.env or s.key or s.name: f"<secret {s.name}/{s.key or '*'}>" for s in spec.secrets if s.as_env}
-    labels = {f"{LABEL_PREFIX}.{key}": f"<{key}>" for key in ("run", "dag_id", "task_id", "run_id", "try_number")}
+    private_env = {
+        (s.env or s.key) if s.key else f"<each key of {s.name}>": f"<secret {s.name}/{s.key or '*'}>"
+        for s in spec.secrets
+        if s.as_env
+    }
+    keys = ("run", "dag_id", "task_id", "run_id", "try_number", "map_index")
+    labels = {f"{LABEL_PREFIX}.{key}": f"<{key}>" for key in keys}
     return mounts, private_env, labels

@@ -75,9 +75,10 @@ def run_dag_pods(
     log: Callable[[str], None] | None = None,
 ) -> dict[str, PodOutcome]:
     """Play each task of ``dag`` (built for a kubernetes profile) as a pod under podman, in order."""
+    from kubernetes.client import ApiClient
+
     from dockpod.render.validate import validate_manifest
     from dockpod.runtime.podman import run_pod
-    from kubernetes.client import ApiClient
 
     outcomes: dict[str, PodOutcome] = {}
     xcoms: dict[str, Any] = {}

@@ -520,6 +520,8 @@ class ContainerSpec(SpecModel):
 
     def with_defaults(self, resources: Resources, security: Security) -> ContainerSpec:
         """This spec with the profile's default resources and security under its own settings."""
+        if not resources.model_fields_set and not security.model_fields_set:
+            return self
         return self.model_copy(
             update={
                 "resources": self.resources.merged_over(resources),

@@ -1,0 +1,568 @@
+"""The local operator: a real DockerOperator that runs a :class:`ContainerSpec` with dockpod's semantics.
+
+What it adds to the provider's ``execute`` (see DESIGN.md, "Semantics that must be identical"):
+
+* Kubernetes' image pull policies and ``runAsNonRoot`` check, with Kubernetes' wording;
+* per-run resources, all labelled ``io.dockpod.run=<id>``: an XCom volume at ``/airflow/xcom``, a
+  volume per ``empty_dir`` and read-only volumes of secret files, made writable (or filled) for the
+  container's user before it starts;
+* secrets read at execute time from the profile's source, passed as private environment or files,
+  masked in the task log and never in a templated field or XCom;
+* the container created with one call from :func:`dockpod.backends.docker.create_body` (what
+  ``dockpod render --env local`` prints), its logs streamed line by line, the spec's timeout;
+* the result read as JSON from ``/airflow/xcom/return.json`` (never unpickled) and failures explained
+  (OOM at which limit, command not found, ...) from the container's state, read before removal;
+* everything removed afterwards, also on failure and ``on_kill``.
+"""
+
+from __future__ import annotations
+
+import codecs
+import io
+import json
+import posixpath
+import re
+import tarfile
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from airflow.providers.common.compat.sdk import AirflowSkipException
+from airflow.providers.docker.operators.docker import DockerOperator
+from docker.errors import APIError, DockerException, NotFound
+from docker.types import Mount
+
+from dockpod.backends.docker import (
+    LABEL_PREFIX,
+    XCOM_DIR,
+    XCOM_FILE,
+    create_body,
+    host_config_extras,
+    operator_kwargs,
+    run_volumes,
+)
+from dockpod.errors import ContainerFailed, TranslationError
+from dockpod.operators._diagnosis import (
+    LAST_LINES,
+    Diagnosis,
+    diagnose_exit,
+    diagnose_missing_image,
+    diagnose_non_root,
+    diagnose_pull,
+    diagnose_timeout,
+)
+from dockpod.operators._secrets import ResolvedSecrets, resolve_secrets
+from dockpod.profiles import Profile
+from dockpod.spec import ContainerSpec
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+__all__ = ["RUN_LABEL", "STOP_GRACE_SECONDS", "DockpodDockerOperator"]
+
+#: The label every per-run container and volume carries; its value is the run's id.
+RUN_LABEL = f"{LABEL_PREFIX}.run"
+#: Seconds between SIGTERM and SIGKILL when a container is stopped (timeout, on_kill).
+STOP_GRACE_SECONDS = 5
+#: Mode of the XCom and scratch volumes: writable by any container user, like /tmp.
+SCRATCH_MODE = 0o1777
+SECRET_DIR_MODE = 0o755
+SECRET_FILE_MODE = 0o444
+#: Directories a secret file may not be mounted into: Docker 20.10 (API 1.41) cannot mount one file of a
+#: volume, so a file secret's volume is mounted at its directory, which would hide the image's files.
+PROTECTED_DIRS = frozenset({
+    "/", "/app", "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib32", "/lib64", "/opt", "/proc",
+    "/root", "/run", "/sbin", "/srv", "/sys", "/tmp", "/usr", "/usr/bin", "/usr/lib", "/usr/local",
+    "/usr/local/bin", "/usr/local/lib", "/usr/sbin", "/usr/share", "/var", "/var/lib", "/var/run", "/var/tmp",
+})
+_NAME_CHARS = re.compile(r"[^a-zA-Z0-9_.-]+")
+
+
+@dataclass
+class _RunVolume:
+    """A volume made for one run: where it is mounted, how, and what is put in it before the start."""
+
+    name: str
+    target: str
+    read_only: bool
+    mode: int
+    files: dict[str, bytes] = field(default_factory=dict)
+
+
+@dataclass
+class _Run:
+    """What one execution created, so that it can be removed whatever happens."""
+
+    id: str
+    name: str
+    labels: dict[str, str]
+    container_id: str | None = None
+    helper_ids: list[str] = field(default_factory=list)
+    volumes: list[str] = field(default_factory=list)
+    timed_out: bool = False
+    killed: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class DockpodDockerOperator(DockerOperator):
+    """A DockerOperator built from a :class:`ContainerSpec` and a profile, run with dockpod's semantics.
+
+    ``kwargs`` are :func:`dockpod.backends.docker.operator_kwargs` merged with BaseOperator's
+    (``task_id``, ``retries``...); when they hold no ``image``, the spec's are computed here. The
+    templated fields (image, command, environment, mounts...) render as in any DockerOperator.
+    """
+
+    def __init__(self, *, spec: ContainerSpec, profile: Profile, **kwargs: Any) -> None:
+        if "image" not in kwargs:
+            kwargs = {**operator_kwargs(spec, profile), **kwargs}
+        _secret_mount_dirs(spec, ())  # refuse impossible secret files at DAG parse time
+        super().__init__(**kwargs)
+        self.spec = spec
+        self.profile = profile
+        self._run: _Run | None = None
+
+    # --- the run ----------------------------------------------------------------------------------
+
+    def execute(self, context: Context) -> Any:
+        """Run the container once; return its parsed ``return.json`` (when XCom is on)."""
+        self._normalize_mounts()
+        run = self._run = self._new_run(context)
+        try:
+            secrets = self._resolve_secrets()
+            image = self._ensure_image()
+            self._check_non_root(image)
+            volumes = self._plan_volumes(run, secrets, image)
+            self._create_volumes(run, volumes)
+            self._create_container(run, volumes, secrets)
+            self._prepare_volumes(run, volumes)
+            tail = self._run_container(run, secrets)
+            info = self.cli.inspect_container(run.container_id)
+            self._judge(info, tail, secrets)
+            return self._read_result(run.container_id, secrets) if self.do_xcom_push else None
+        except (DockerException, OSError):
+            if run.killed:  # on_kill removed the container under our feet: say so, not "404 Not Found"
+                raise ContainerFailed("The container was stopped and removed because the task was killed.",
+                                      exit_code=None, cause="killed") from None
+            raise
+        finally:
+            self._cleanup(run)
+
+    def on_kill(self) -> None:
+        """Stop the container (SIGTERM, then SIGKILL after a short grace) and remove everything."""
+        run = self._run
+        if run is None:
+            return
+        run.killed = True
+        if run.container_id:
+            self.log.info("Stopping container %s (%s s grace)", run.name, STOP_GRACE_SECONDS)
+            try:
+                self.cli.stop(run.container_id, timeout=STOP_GRACE_SECONDS)
+            except (DockerException, OSError) as exc:
+                self.log.info("Stopping %s failed, it may be gone already: %s", run.name, exc)
+        self._cleanup(run)
+
+    def _new_run(self, context: Context | None) -> _Run:
+        ti = (context or {}).get("ti")
+        run_id = str((context or {}).get("run_id") or getattr(ti, "run_id", "") or "")
+        short = uuid.uuid4().hex[:12]
+        dag_id = str(getattr(ti, "dag_id", None) or self.dag_id)
+        labels = {
+            RUN_LABEL: short,
+            f"{LABEL_PREFIX}.dag_id": dag_id,
+            f"{LABEL_PREFIX}.task_id": self.task_id,
+            f"{LABEL_PREFIX}.run_id": run_id,
+            f"{LABEL_PREFIX}.try_number": str(getattr(ti, "try_number", 0)),
+            f"{LABEL_PREFIX}.map_index": str(getattr(ti, "map_index", -1)),
+        }
+        base = self.container_name or "dockpod"
+        name = _NAME_CHARS.sub("-", f"{base}-{dag_id[:40]}-{self.task_id[:40]}-{short}").strip("-._")
+        return _Run(id=short, name=name, labels=labels)
+
+    # --- before the container exists ----------------------------------------------------------------
+
+    def _resolve_secrets(self) -> ResolvedSecrets:
+        """Read the spec's secret values from the profile's source and register them with the log masker."""
+        if not self.spec.secrets and not self.spec.secret_files():
+            return ResolvedSecrets()
+        resolved = resolve_secrets(self.spec, self.profile.secrets)
+        from airflow.sdk.log import mask_secret
+
+        for part in resolved.patterns:
+            mask_secret(part)
+        self.log.info("Resolved %d secret value(s) from the profile's %s source",
+                      len(resolved.env) + len(resolved.files), self.profile.secrets.kind)
+        return resolved
+
+    def _ensure_image(self) -> dict[str, Any]:
+        """Apply the pull policy (Always / IfNotPresent / Never); return the image's inspect data."""
+        policy = "Always" if self.force_pull else (self.spec.image_pull_policy or "IfNotPresent")
+        image = self._inspect_image()
+        if policy == "Always" or (image is None and policy == "IfNotPresent"):
+            self._pull()
+            image = self._inspect_image()
+        if image is None:
+            raise _failure(diagnose_missing_image(self.image))
+        return image
+
+    def _inspect_image(self) -> dict[str, Any] | None:
+        try:
+            return self.cli.inspect_image(self.image)
+        except NotFound:
+            return None
+
+    def _pull(self) -> None:
+        self.log.info("::group::Pulling image %s", self.image)
+        latest: dict[str, str] = {}
+        try:
+            for item in self.cli.pull(self.image, stream=True, decode=True):
+                if not isinstance(item, dict):
+                    continue
+                if item.get("error"):
+                    raise _failure(diagnose_pull(self.image, str(item["error"])))
+                status, layer = item.get("status"), item.get("id")
+                if status and latest.get(layer or "") != status:
+                    latest[layer or ""] = status
+                    self.log.info("%s%s", f"{layer}: " if layer else "", status)
+        except APIError as exc:
+            raise _failure(diagnose_pull(self.image, _api_text(exc))) from None
+        finally:
+            self.log.info("::endgroup::")
+
+    def _check_non_root(self, image: dict[str, Any]) -> None:
+        """Refuse, before anything starts, an image that would run as root under run_as_non_root."""
+        if not self.spec.security.run_as_non_root:
+            return
+        user = str(self.user) if self.user is not None else (image.get("Config") or {}).get("User")
+        diagnosis = diagnose_non_root(self.image, user)
+        if diagnosis is not None:
+            raise _failure(diagnosis)
+
+    def _plan_volumes(self, run: _Run, secrets: ResolvedSecrets, image: dict[str, Any]) -> list[_RunVolume]:
+        """Plan the per-run volumes: XCom, one per empty_dir, one per directory of secret files.
+
+        The plan is :func:`dockpod.backends.docker.run_volumes`, the one ``dockpod render`` shows.
+        """
+        workdir = self.working_dir or (image.get("Config") or {}).get("WorkingDir") or "/"
+        _secret_mount_dirs(self.spec, (workdir,))
+        for volume in self.spec.volumes:
+            if volume.kind == "empty_dir" and volume.size:
+                self.log.warning("empty_dir %s: its size limit is enforced in Kubernetes only; the local "
+                                 "Docker volume is not limited", volume.target)
+        files: dict[str, dict[str, bytes]] = {}
+        for path, content in secrets.files.items():
+            directory, name = posixpath.split(path)
+            files.setdefault(directory, {})[name] = content
+        volumes = []
+        for index, (role, target, read_only) in enumerate(run_volumes(self.spec, xcom=bool(self.do_xcom_push))):
+            is_secret = role == "secrets"
+            volumes.append(_RunVolume(
+                f"{run.name}-{role}-{index}", target, read_only=read_only,
+                mode=SECRET_DIR_MODE if is_secret else SCRATCH_MODE,
+                files=files.get(target.rstrip("/") or "/", {}) if is_secret else {},
+            ))
+        return volumes
+
+    def _create_volumes(self, run: _Run, volumes: list[_RunVolume]) -> None:
+        for volume in volumes:
+            self.cli.create_volume(volume.name, driver="local", labels=run.labels)
+            run.volumes.append(volume.name)
+
+    def _create_container(self, run: _Run, volumes: list[_RunVolume], secrets: ResolvedSecrets) -> None:
+        """Create the container with one call, from the same body ``dockpod render --env local`` prints."""
+        mounts = [_mount(v, read_only=v.read_only) for v in volumes]
+        body = create_body(self, host_config_extras(self.spec), run_mounts=mounts, private_env=secrets.env,
+                           run_labels=run.labels)
+        try:
+            created = self.cli.create_container_from_config(body, name=run.name)
+        except APIError as exc:
+            raise _failure(diagnose_exit(-1, error=secrets.redact(_api_text(exc)))) from None
+        run.container_id = created["Id"]
+        self.container = created
+        for warning in created.get("Warnings") or ():
+            self.log.info("Docker: %s", warning)
+        self.log.info("Created container %s from %s", run.name, self.image)
+
+    def _prepare_volumes(self, run: _Run, volumes: list[_RunVolume]) -> None:
+        """Make scratch volumes writable by any user and fill the secret volumes, before the start.
+
+        Fresh volumes are root-owned 0755; the directory entries of one tar extracted at ``/`` set each
+        volume's root to its mode. The engine refuses to extract into a read-only mount or a read-only
+        root file system, so then a never-started helper container mounting the same volumes writable
+        takes the archive instead.
+        """
+        if not volumes:
+            return
+        archive = _volume_archive(volumes)
+        needs_helper = any(v.read_only for v in volumes) or self.spec.security.read_only_root_filesystem
+        target = self._create_helper(run, volumes) if needs_helper else run.container_id
+        try:
+            self.cli.put_archive(target, "/", archive)
+        finally:
+            if needs_helper:
+                self._remove_container(target)
+                run.helper_ids.remove(target)
+
+    def _create_helper(self, run: _Run, volumes: list[_RunVolume]) -> str:
+        mounts = [_mount(v, read_only=False) for v in volumes]
+        helper = self.cli.create_container(
+            self.image,
+            entrypoint=["/nonexistent/never-started"],
+            name=f"{run.name}-prepare",
+            labels=run.labels,
+            network_disabled=True,
+            host_config=self.cli.create_host_config(mounts=mounts, network_mode="none"),
+        )
+        run.helper_ids.append(helper["Id"])
+        return helper["Id"]
+
+    # --- while it runs --------------------------------------------------------------------------------
+
+    def _run_container(self, run: _Run, secrets: ResolvedSecrets) -> list[str]:
+        """Start the container, stream its output to the task log, wait for the exit; return the last lines.
+
+        A start the runtime refuses (command not found...) is not raised here: the container's state
+        holds the reason, and :meth:`_judge` explains it.
+        """
+        cid = run.container_id
+        stream = self.cli.attach(cid, stdout=True, stderr=True, stream=True)
+        try:
+            try:
+                self.cli.start(cid)
+            except APIError as exc:
+                self.log.info("The container could not start: %s", secrets.redact(_api_text(exc)))
+                return []
+            watchdog = self._watchdog(run)
+            try:
+                tail = self._stream_logs(stream, secrets)
+                self.cli.wait(cid)
+            finally:
+                if watchdog is not None:
+                    watchdog.cancel()
+        finally:
+            stream.close()
+        if run.timed_out:
+            raise _failure(diagnose_timeout(self.spec.timeout or 0, tail))
+        return tail
+
+    def _watchdog(self, run: _Run) -> threading.Timer | None:
+        """Stop the container when the spec's timeout has passed."""
+        if not self.spec.timeout:
+            return None
+
+        def expire() -> None:
+            run.timed_out = True
+            self.log.error("The container ran longer than its timeout of %s s; stopping it",
+                           self.spec.timeout)
+            try:
+                self.cli.stop(run.container_id, timeout=STOP_GRACE_SECONDS)
+            except (DockerException, OSError) as exc:
+                self.log.warning("Stopping the timed-out container failed: %s", exc)
+
+        timer = threading.Timer(self.spec.timeout, expire)
+        timer.daemon = True
+        timer.start()
+        return timer
+
+    def _stream_logs(self, chunks: Iterable[bytes | str], secrets: ResolvedSecrets) -> list[str]:
+        """Log every line of stdout and stderr as it comes, secret values replaced; return the last few.
+
+        The values are also registered with Airflow's masker, but that only acts where Airflow's log
+        processors mask (a worker's supervisor), not e.g. under ``dag.test()``: redacting here holds
+        everywhere.
+        """
+        tail: deque[str] = deque(maxlen=LAST_LINES)
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        buffer = ""
+        for chunk in chunks:
+            buffer += decoder.decode(chunk) if isinstance(chunk, bytes) else chunk
+            *lines, buffer = buffer.split("\n")
+            for line in lines:
+                self._log_line(line, tail, secrets)
+        buffer += decoder.decode(b"", final=True)
+        if buffer:
+            self._log_line(buffer, tail, secrets)
+        return list(tail)
+
+    def _log_line(self, line: str, tail: deque[str], secrets: ResolvedSecrets) -> None:
+        line = secrets.redact(line.rstrip())
+        self.log.info("%s", line)
+        tail.append(line)
+
+    # --- after the exit, before removal ----------------------------------------------------------------
+
+    def _judge(self, info: dict[str, Any], tail: list[str], secrets: ResolvedSecrets) -> None:
+        """Success, skip (exit code in skip_on_exit_code) or ContainerFailed with the diagnosed cause."""
+        state = info.get("State") or {}
+        code = int(state.get("ExitCode", -1))
+        error = state.get("Error") or ""
+        if code == 0 and not error:
+            return
+        if code in self.skip_on_exit_code and not error:
+            raise AirflowSkipException(
+                f"The container exited with code {code}, which is in skip_on_exit_code: the task is skipped.")
+        limit = (info.get("HostConfig") or {}).get("Memory") or None
+        diagnosis = diagnose_exit(code, oom_killed=bool(state.get("OOMKilled")), memory_limit=limit,
+                                  error=secrets.redact(error), last_lines=tail)
+        raise _failure(diagnosis, exit_code=code)
+
+    def _read_result(self, cid: str | None, secrets: ResolvedSecrets) -> Any:
+        """Parse ``return.json`` of the XCom volume as JSON; None when the container wrote none."""
+        try:
+            chunks, _stat = self.cli.get_archive(cid, XCOM_FILE)
+        except NotFound:
+            self.log.info("The container wrote no %s; the task's XCom value is None", XCOM_FILE)
+            return None
+        with tarfile.open(fileobj=io.BytesIO(b"".join(chunks))) as tar:
+            member = tar.next()
+            handle = tar.extractfile(member) if member is not None and member.isfile() else None
+            if handle is None:
+                raise ContainerFailed(f"The container's result {XCOM_FILE} is not a regular file.",
+                                      exit_code=0, cause="invalid_result",
+                                      fix="Write the JSON result to that path as a file.")
+            content = handle.read()
+        if not content.strip():
+            return None
+        try:
+            value = json.loads(content)
+        except ValueError as exc:
+            where = ""
+            if isinstance(exc, json.JSONDecodeError):
+                where = f" ({exc.msg} at line {exc.lineno} column {exc.colno})"
+            raise ContainerFailed(
+                f"The container's result file {XCOM_FILE} is not valid JSON{where}.", exit_code=0,
+                cause="invalid_result",
+                fix="Write the result with json.dump; dockpod reads JSON only and never unpickles.",
+            ) from None
+        return self._without_secrets(value, secrets)
+
+    def _without_secrets(self, value: Any, secrets: ResolvedSecrets) -> Any:
+        """Replace any secret value in the result by ``***``: a secret never goes to XCom."""
+        if not secrets.values():
+            return value
+        cleaned = _map_strings(value, secrets.redact)
+        if cleaned != value:
+            self.log.warning("The container's result held a secret value; it is replaced by *** in XCom")
+        return cleaned
+
+    # --- clean-up ---------------------------------------------------------------------------------------
+
+    def _cleanup(self, run: _Run) -> None:
+        """Remove the run's containers and volumes; safe to call twice and from on_kill."""
+        with run.lock:
+            containers = [*run.helper_ids, *([run.container_id] if run.container_id else [])]
+            volumes = list(run.volumes)
+            run.helper_ids.clear()
+            run.volumes.clear()
+            run.container_id = None
+        for cid in containers:
+            self._remove_container(cid)
+        for name in volumes:
+            self._remove_volume(name)
+
+    def _remove_container(self, cid: str) -> None:
+        try:
+            self.cli.remove_container(cid, force=True)
+        except NotFound:
+            pass
+        except (DockerException, OSError) as exc:
+            self.log.warning("Could not remove container %s: %s", cid[:12], exc)
+
+    def _remove_volume(self, name: str) -> None:
+        for attempt in range(3):
+            try:
+                self.cli.remove_volume(name, force=True)
+                return
+            except NotFound:
+                return
+            except (DockerException, OSError) as exc:
+                if attempt == 2:
+                    self.log.warning("Could not remove volume %s: %s", name, exc)
+                time.sleep(0.2)
+
+
+def _failure(diagnosis: Diagnosis, *, exit_code: int | None = None) -> ContainerFailed:
+    return ContainerFailed(diagnosis.message, exit_code=exit_code, cause=diagnosis.cause, fix=diagnosis.advice)
+
+
+def _api_text(exc: APIError) -> str:
+    explanation = exc.explanation
+    if isinstance(explanation, bytes):
+        explanation = explanation.decode(errors="replace")
+    return str(explanation or exc)
+
+
+def _secret_mount_dirs(spec: ContainerSpec, extra_protected: Iterable[str]) -> list[str]:
+    """Where the secret volumes go: a directory secret's path, a file secret's directory.
+
+    Raises :class:`TranslationError` when a file secret's directory would hide the image's files or
+    collides with another mount.
+    """
+    protected = PROTECTED_DIRS | {d.rstrip("/") or "/" for d in extra_protected}
+    taken = {v.target: v.docker_notation() for v in spec.volumes if v.kind != "secret"}
+    if spec.xcom:
+        taken[XCOM_DIR] = "the XCom volume"
+    dirs: list[str] = []
+    for secret in spec.secret_files():
+        path = (secret.path or "").rstrip("/") or "/"
+        directory = posixpath.dirname(path) if secret.key else path
+        if secret.key and directory in protected:
+            raise TranslationError(
+                "secrets", "docker",
+                f"the secret file {path} would be mounted as the whole directory {directory} (Docker 20.10 "
+                "cannot mount a single file of a volume), hiding the image's files there",
+                fix="Put secret files in a directory of their own, e.g. "
+                f"/run/secrets/{posixpath.basename(path)}.",
+            )
+        if directory in taken:
+            raise TranslationError(
+                "secrets", "docker",
+                f"the secret files of {secret.describe()} go to {directory}, which is already the mount of "
+                f"{taken[directory]}",
+                fix="Mount secrets in a directory of their own.",
+            )
+        if directory not in dirs:
+            dirs.append(directory)
+    return dirs
+
+
+def _mount(volume: _RunVolume, *, read_only: bool) -> Mount:
+    """Mount a per-run volume; no_copy keeps it empty (like an emptyDir) and keeps its root's mode."""
+    return Mount(volume.target, volume.name, type="volume", read_only=read_only, no_copy=True)
+
+
+def _volume_archive(volumes: list[_RunVolume]) -> bytes:
+    """One tar, to extract at ``/``: each volume's root directory with its mode, then its files."""
+    now = time.time()
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for volume in volumes:
+            root = volume.target.strip("/")
+            tar.addfile(_tar_entry(root, tarfile.DIRTYPE, volume.mode, now))
+            for name, content in sorted(volume.files.items()):
+                entry = _tar_entry(f"{root}/{name}", tarfile.REGTYPE, SECRET_FILE_MODE, now, len(content))
+                tar.addfile(entry, io.BytesIO(content))
+    return buffer.getvalue()
+
+
+def _tar_entry(name: str, kind: bytes, mode: int, mtime: float, size: int = 0) -> tarfile.TarInfo:
+    entry = tarfile.TarInfo(name)
+    entry.type = kind
+    entry.mode = mode
+    entry.mtime = int(mtime)
+    entry.size = size
+    entry.uid = entry.gid = 0
+    return entry
+
+
+def _map_strings(value: Any, func: Callable[[str], str]) -> Any:
+    if isinstance(value, str):
+        return func(value)
+    if isinstance(value, list):
+        return [_map_strings(v, func) for v in value]
+    if isinstance(value, dict):
+        return {func(k) if isinstance(k, str) else k: _map_strings(v, func) for k, v in value.items()}
+    return value
