@@ -6,8 +6,6 @@ the DAG file) before this module is used: ``dag.test()`` serializes the DAG from
 
 from __future__ import annotations
 
-import importlib.util
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,16 +21,16 @@ class DagRunResult:
 
 
 def load_dag(path: Path, dag_id: str) -> Any:
-    """Import the DAG file at ``path`` and return its DAG ``dag_id``."""
-    spec = importlib.util.spec_from_file_location(f"dockpod_dag_{uuid.uuid4().hex[:8]}", path)
-    if spec is None or spec.loader is None:
-        raise LookupError(f"{path} cannot be imported as a Python file")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    for value in vars(module).values():
-        if getattr(value, "dag_id", None) == dag_id and hasattr(value, "test"):
-            return value
-    raise LookupError(f"{path} defines no DAG {dag_id!r}")
+    """Import the DAG file at ``path`` the way Airflow does (a DagBag) and return its DAG ``dag_id``."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(path), load_op_links=False)
+    if bag.import_errors:
+        trace = next(iter(bag.import_errors.values())).strip().splitlines()
+        raise LookupError(f"{path} failed to import: {trace[-1] if trace else 'unknown error'}")
+    if dag_id not in bag.dags:
+        raise LookupError(f"{path} defines no DAG {dag_id!r} (it defines {sorted(bag.dags) or 'none'})")
+    return bag.dags[dag_id]
 
 
 def run_dag(dag: Any, *, run_conf: dict[str, Any] | None = None) -> DagRunResult:
