@@ -99,7 +99,7 @@ def run_dag_pods(
         run = run_pod(manifest, image_rewrites=dict(image_rewrites or {}),
                       secrets={k: dict(v) for k, v in (secrets or {}).items()}, log=log)
         skip_codes = set(getattr(op, "skip_on_exit_code", None) or ())
-        state = "success" if run.exit_code == 0 else ("skipped" if run.exit_code in skip_codes else "failed")
+        state = "success" if run.succeeded else ("skipped" if run.exit_code in skip_codes else "failed")
         if state == "success" and op.do_xcom_push:
             xcoms[task.task_id] = run.xcom
         outcomes[task.task_id] = PodOutcome(task.task_id, state, run.exit_code,
