@@ -41,7 +41,7 @@ def _configure_airflow() -> None:
         "AIRFLOW_HOME": str(home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(DAG_FILE.parent),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": "ERROR",
         "DOCKPOD_CONFIG": str(EXAMPLES / "dockpod.toml"),
     })
     airflow = Path(sys.executable).with_name("airflow")
@@ -51,8 +51,9 @@ def _configure_airflow() -> None:
 def main() -> int:
     """Run the demo; return the process exit code."""
     from rich.console import Console
+    from rich.markup import escape
 
-    console = Console()
+    console = Console(width=None if sys.stdout.isatty() else 120)
     say = console.print
     started = time.monotonic()
     token = secrets.token_hex(16)
@@ -75,6 +76,8 @@ def main() -> int:
         local = run_dag(load_dag(DAG_FILE, DAG_ID))
     say(f"    run {local.state} in {time.monotonic() - t0:.1f}s: "
         + ", ".join(f"{task} {state}" for task, state in local.task_states.items()))
+    for task, reason in local.failures.items():
+        say(f"    [red]{task} failed:[/] {escape(reason)}")
 
     say(f"[bold]2/4[/] render production pods and validate them (Kubernetes {DEFAULT_K8S_VERSION}, strict)")
     rendered = render_paths([DAG_FILE], "production")
@@ -96,7 +99,7 @@ def main() -> int:
                             secrets={"etl-api": {"token": token}})
     for outcome in pods.values():
         say(f"    {outcome.task_id}: {outcome.state}, exit {outcome.exit_code} in {outcome.duration_s:.1f}s "
-            f"({outcome.reason})")
+            f"({escape(outcome.reason)})")
 
     say("[bold]4/4[/] parity")
     equal = _parity_table(console, local.task_states, local.xcoms, pods)
@@ -108,9 +111,11 @@ def main() -> int:
     for problem in problems:
         say(f"    [red]schema:[/] {problem}")
     ok = equal and not leaks and not problems and local.state == "success"
-    verdict = "[bold green]PARITY OK[/]" if ok else "[bold red]PARITY BROKEN[/]"
-    say(f"\n{verdict}: same exit codes and XCom values locally and in production pods "
-        f"({time.monotonic() - started:.0f}s)")
+    elapsed = f"({time.monotonic() - started:.0f}s)"
+    if ok:
+        say(f"\n[bold green]PARITY OK[/]: same exit codes and XCom values locally and in production pods {elapsed}")
+    else:
+        say(f"\n[bold red]PARITY BROKEN[/]: see the rows marked NO and the problems above {elapsed}")
     return 0 if ok else 1
 
 
@@ -121,7 +126,9 @@ def _parity_table(console: Any, states: dict[str, str], xcoms: dict[str, Any], p
     for column in ("task", "local exit", "local XCom", "pod exit", "pod XCom", "equal"):
         table.add_column(column, overflow="fold")
     all_equal = True
-    for task_id, state in states.items():
+    order = [*pods, *(t for t in states if t not in pods)]  # DAG order, as the pod leg ran them
+    for task_id in order:
+        state = states.get(task_id, "not run")
         pod = pods.get(task_id)
         local_exit = 0 if state == "success" else state
         same = pod is not None and pod.exit_code == local_exit and pod.xcom == xcoms.get(task_id)
@@ -135,7 +142,7 @@ def _parity_table(console: Any, states: dict[str, str], xcoms: dict[str, Any], p
 
 def _short(value: Any) -> str:
     text = json.dumps(value, sort_keys=True)
-    return text if len(text) <= 60 else text[:57] + "..."
+    return text if len(text) <= 44 else text[:41] + "..."
 
 
 def _secret_leaks(token: str, texts: list[str]) -> bool:

@@ -18,6 +18,7 @@ class DagRunResult:
     state: str
     task_states: dict[str, str] = field(default_factory=dict)
     xcoms: dict[str, Any] = field(default_factory=dict)
+    failures: dict[str, str] = field(default_factory=dict)
 
 
 def load_dag(path: Path, dag_id: str) -> Any:
@@ -38,8 +39,10 @@ def run_dag(dag: Any, *, run_conf: dict[str, Any] | None = None) -> DagRunResult
     from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
 
+    failures: dict[str, str] = {}
+    _record_failures(dag, failures)
     run = dag.test(run_conf=run_conf) if run_conf else dag.test()
-    result = DagRunResult(state=str(run.state))
+    result = DagRunResult(state=str(run.state), failures=failures)
     with create_session() as session:
         for ti in run.get_task_instances(session=session):
             key = ti.task_id if ti.map_index < 0 else f"{ti.task_id}[{ti.map_index}]"
@@ -50,3 +53,15 @@ def run_dag(dag: Any, *, run_conf: dict[str, Any] | None = None) -> DagRunResult
             if row is not None:
                 result.xcoms[key] = XComModel.deserialize_value(row)
     return result
+
+
+def _record_failures(dag: Any, failures: dict[str, str]) -> None:
+    """Add a failure callback to every task that keeps the exception's message for the result."""
+
+    def record(context: Any) -> None:
+        failures[context["ti"].task_id] = str(context.get("exception") or "failed")
+
+    for task in dag.tasks:
+        existing = task.on_failure_callback
+        callbacks = list(existing) if isinstance(existing, list | tuple) else ([existing] if existing else [])
+        task.on_failure_callback = [*callbacks, record]
