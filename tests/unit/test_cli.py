@@ -1,0 +1,40 @@
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from dockpod.cli import app, reference_markdown
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_cli_reference_matches_the_code():
+    assert (REPO / "docs" / "cli.md").read_text() == reference_markdown(), "run `dockpod docs cli`"
+
+
+@pytest.mark.parametrize("command", [[], ["render"], ["profiles"], ["docs"], ["docs", "translation"], ["docs", "cli"],
+                                     ["version"]])
+def test_every_command_has_help(command):
+    out = CliRunner().invoke(app, [*command, "--help"])
+    assert out.exit_code == 0, out.output
+    assert "Usage" in out.output
+
+
+def test_version_names_the_providers():
+    out = CliRunner().invoke(app, ["version"])
+    data = json.loads(out.stdout)
+    assert data["apache-airflow"].startswith("3.3")
+    assert data["apache-airflow-providers-docker"].startswith("4.6")
+
+
+def test_docs_check_passes_on_a_fresh_tree():
+    for command in (["docs", "translation", "--check"], ["docs", "cli", "--check"]):
+        out = CliRunner().invoke(app, [*command, "--out", str(REPO / "docs" / f"{command[1]}.md")])
+        assert out.exit_code == 0, out.output
+
+
+def test_render_format_is_checked():
+    out = CliRunner().invoke(app, ["render", str(REPO / "examples" / "dags"), "--format", "xml"])
+    assert out.exit_code == 2
+    assert "use yaml or json" in out.stderr
