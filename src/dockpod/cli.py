@@ -112,15 +112,7 @@ def docs_translation(
     """Write docs/translation.md from the translation rules in the code."""
     from dockpod.backends.table import render_markdown
 
-    text = render_markdown()
-    if check:
-        if not out.exists() or out.read_text() != text:
-            _fail(f"{out} is out of date; run `dockpod docs translation`.", code=1)
-        err.print(f"{out} is up to date.")
-        return
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text)
-    err.print(f"wrote {out}")
+    _write_or_check(out, render_markdown(), check, "dockpod docs translation")
 
 
 @docs_app.command("cli")
@@ -130,10 +122,14 @@ def docs_cli(
     = False,
 ) -> None:
     """Write docs/cli.md, the reference of every command and option, from this program itself."""
-    text = reference_markdown()
+    _write_or_check(out, reference_markdown(), check, "dockpod docs cli")
+
+
+def _write_or_check(out: Path, text: str, check: bool, command: str) -> None:
+    """Write a generated document, or with ``check`` exit 1 when the file on disk differs from it."""
     if check:
         if not out.exists() or out.read_text() != text:
-            _fail(f"{out} is out of date; run `dockpod docs cli`.", code=1)
+            _fail(f"{out} is out of date; run `{command}`.", code=1)
         err.print(f"{out} is up to date.")
         return
     out.parent.mkdir(parents=True, exist_ok=True)
