@@ -1,14 +1,18 @@
 """DockpodDockerOperator against the real Docker engine, through real DAG runs (``dag.test()``).
 
-Every test checks afterwards that no container or volume labelled ``io.dockpod.run`` is left behind.
+Every test checks afterwards that no container or volume labelled ``io.dockpod.run`` is left behind,
+nor a per-run host directory (``dockpod-run-*`` in the temporary folder).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import subprocess
+import sys
+import tempfile
 import textwrap
 import threading
 import time
@@ -59,8 +63,13 @@ def _engine() -> None:
         pytest.skip(f"{ETL} is missing (build it with `make image`)")
 
 
+def _host_dirs() -> set[Path]:
+    return set(Path(tempfile.gettempdir()).glob("dockpod-run-*"))
+
+
 @pytest.fixture(autouse=True)
 def _nothing_left_behind():
+    before = _host_dirs()
     yield
     containers, volumes = _leftovers()
     if containers or volumes:  # clean up for the next test, then fail this one
@@ -69,6 +78,7 @@ def _nothing_left_behind():
         if volumes:
             _docker("volume", "rm", "-f", *volumes)
     assert (containers, volumes) == ([], []), "dockpod left containers or volumes behind"
+    assert _host_dirs() - before == set(), "dockpod left per-run host directories behind"
 
 
 def _dag(dag_id: str, body: str, *, params: str = "{}") -> str:
@@ -315,6 +325,88 @@ def test_xcom_is_parsed_json_and_pulled_downstream():
     assert "quiet" not in result.xcoms  # no return.json: the value is None, nothing is pushed
 
 
+@pytest.mark.parametrize(
+    "make",
+    [
+        pytest.param("ln -s {host_file} /airflow/xcom/return.json", id="symlink-to-a-host-file"),
+        pytest.param("mkfifo /airflow/xcom/return.json", id="fifo"),
+        pytest.param("mkdir /airflow/xcom/return.json", id="folder"),
+    ],
+)
+def test_a_result_that_is_not_a_regular_file_is_refused(make, tmp_path: Path):
+    """A link in the XCom folder is never followed on the worker, where it would read the host's files."""
+    from dockpod.errors import ContainerFailed
+
+    host_file = tmp_path / "host-secret.json"
+    host_file.write_text('{"host": "secret"}')
+    op = _operator(image=ETL, entrypoint=["sh", "-c", make.format(host_file=host_file)], xcom=True)
+    started = time.monotonic()
+    with pytest.raises(ContainerFailed, match=r"/airflow/xcom/return\.json is not a regular file") as failure:
+        op.execute({})
+    assert failure.value.cause == "invalid_result"
+    assert "secret" not in str(failure.value)
+    assert time.monotonic() - started < 15  # a FIFO is not opened for a blocking read
+
+
+def test_a_result_the_worker_may_not_read_is_read_through_the_engine(monkeypatch):
+    """A result written 0600 by another uid than the worker's (a non-root worker) comes from the engine."""
+    from dockpod.operators import _docker
+
+    asked: list[str] = []
+
+    def unreadable(path: str):
+        asked.append(path)
+        return _docker._ASK_ENGINE
+
+    monkeypatch.setattr(_docker, "_read_host_file", unreadable)
+    op = _operator(image=ETL, command=["env", "--var", "HOME"], xcom=True)
+    assert op.execute({})["uid"] == 1000
+    assert asked and asked[0].endswith("/xcom/return.json")
+
+
+UNSEEN_WORKER = textwrap.dedent("""
+    import json, os, sys
+    from dockpod.operators._docker import DockpodDockerOperator
+    from dockpod.profiles import get_profile
+    from dockpod.spec import ContainerSpec
+
+    results = []
+    for task_id in ("first", "second"):
+        op = DockpodDockerOperator(spec=ContainerSpec(image=sys.argv[1], command=["env"], xcom=True,
+                                                      volumes=["/scratch"]),
+                                   profile=get_profile("local"), task_id=task_id)
+        results.append(op.execute({}))
+    print("RESULTS " + json.dumps(results))
+""")
+
+
+def test_an_engine_that_cannot_see_the_worker_files_gets_an_xcom_volume(tmp_path: Path):
+    """A worker in a container using the host's engine: its temporary folder is not the engine's.
+
+    Simulated for real: the worker runs in a mount namespace of its own where its temporary folder is a
+    tmpfs that the engine (in the host's namespace) cannot see.
+    """
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        pytest.skip("needs root and unshare to give the worker a file system the engine cannot see")
+    private_tmp = tmp_path / "worker-tmp"
+    private_tmp.mkdir()
+    script = tmp_path / "worker.py"
+    script.write_text(UNSEEN_WORKER)
+    command = f'mount -t tmpfs worker-tmp "{private_tmp}" && exec "{sys.executable}" "{script}" "{ETL}"'
+    done = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", command],
+                          capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "TMPDIR": str(private_tmp)})
+    if done.returncode != 0 and "unshare failed" in done.stderr:
+        pytest.skip(f"no mount namespace here: {done.stderr.strip()}")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    line = next(line for line in done.stdout.splitlines() if line.startswith("RESULTS "))
+    first, second = json.loads(line.removeprefix("RESULTS "))
+    assert first["uid"] == second["uid"] == 1000
+    log = done.stdout + done.stderr
+    assert log.count("cannot use a host directory") == 1  # the second run did not try again
+    assert list(private_tmp.iterdir()) == []
+
+
 def test_invalid_json_result_fails_naming_the_file():
     from dockpod.errors import ContainerFailed
 
@@ -441,9 +533,14 @@ def test_per_run_resources_carry_the_run_labels():
         while time.monotonic() < deadline and not seen.get("containers"):
             found = _docker("ps", "-q", "--filter", f"label=io.dockpod.dag_id={dag_id}").stdout.split()
             if found:
-                seen["containers"] = [json.loads(_docker("inspect", *found).stdout)[0]["Config"]["Labels"]]
+                info = json.loads(_docker("inspect", *found).stdout)[0]
+                seen["containers"] = [info["Config"]["Labels"]]
+                seen["mounts"] = info["Mounts"]
                 volumes = _docker("volume", "ls", "-q", "--filter", f"label=io.dockpod.dag_id={dag_id}").stdout
                 seen["volumes"] = volumes.split()
+                seen["xcom_modes"] = [(os.stat(m["Source"]).st_mode & 0o7777,
+                                       os.stat(os.path.dirname(m["Source"])).st_mode & 0o7777)
+                                      for m in info["Mounts"] if m["Destination"] == "/airflow/xcom"]
             time.sleep(0.1)
 
     watcher = threading.Thread(target=watch, daemon=True)
@@ -461,8 +558,13 @@ def test_per_run_resources_carry_the_run_labels():
     assert labels["io.dockpod.try_number"] == "1"
     assert labels["io.dockpod.map_index"] == "-1"
     assert len(labels[LABEL]) == 12
-    assert len(seen["volumes"]) == 2  # the XCom volume and the scratch volume
+    assert len(seen["volumes"]) == 1  # the scratch volume; the XCom folder is a host directory
     assert all(labels[LABEL] in name for name in seen["volumes"])
+    xcom = next(m for m in seen["mounts"] if m["Destination"] == "/airflow/xcom")
+    assert xcom["Type"] == "bind" and xcom["RW"]
+    assert f"dockpod-run-{labels[LABEL]}-" in xcom["Source"]
+    assert seen["xcom_modes"] == [(0o1777, 0o700)]  # writable by any uid, inside a private folder
+    assert not os.path.exists(xcom["Source"])
 
 
 @pytest.mark.parametrize("path", ["/etc/db_password", "/app/token", "/db_password"])

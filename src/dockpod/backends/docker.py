@@ -228,8 +228,9 @@ def spec_from_operator_kwargs(kwargs: Mapping[str, Any]) -> tuple[ContainerSpec,
 def run_volumes(spec: ContainerSpec, *, xcom: bool) -> list[tuple[str, str, bool]]:
     """The volumes made for each run, as ``(role, container path, read_only)``.
 
-    ``xcom``: where the result file is written; ``scratch``: one per empty_dir volume; ``secrets``:
-    one per folder that holds secret files (filled before start, mounted read-only).
+    ``xcom``: where the result file is written (a host directory when the engine is local, see
+    :func:`placeholder_run`); ``scratch``: one per empty_dir volume; ``secrets``: one per folder that
+    holds secret files (filled before start, mounted read-only).
     """
     plan = [("xcom", XCOM_DIR, False)] if xcom else []
     plan += [("scratch", v.target, False) for v in spec.volumes if v.kind == "empty_dir"]
@@ -243,12 +244,30 @@ def run_volumes(spec: ContainerSpec, *, xcom: bool) -> list[tuple[str, str, bool
 
 
 def placeholder_run(spec: ContainerSpec, op: Any) -> tuple[list[dict[str, Any]], dict[str, str], dict[str, str]]:
-    """Per-run mounts, secret environment and labels with placeholders, for ``dockpod render``."""
-    mounts = [
-        {"Target": target, "Source": f"<per-run {role} volume>", "Type": "volume", "ReadOnly": read_only,
-         "VolumeOptions": {"NoCopy": True}}
-        for role, target, read_only in run_volumes(spec, xcom=bool(op.do_xcom_push))
-    ]
+    """Per-run mounts, secret environment and labels with placeholders, for ``dockpod render``.
+
+    The local runtime follows these mounts (it reads each one's ``Type``): the XCom folder is a private
+    host directory bind-mounted into the container when the engine is reached through a unix socket
+    and SELinux does not confine containers (no archive call to prepare or to read it); otherwise, and
+    when the engine turns out not to see the worker's file system (a worker in a container using the
+    host's socket), it is a per-run volume like the others.
+    """
+    docker_url = getattr(op, "docker_url", None) or os.environ.get("DOCKER_HOST") or "unix://var/run/docker.sock"
+    urls = [docker_url] if isinstance(docker_url, str) else list(docker_url)
+    on_host = all(str(url).startswith("unix://") for url in urls)
+    try:  # SELinux confines containers to their own files: a host folder would not be writable for them
+        with open("/sys/fs/selinux/enforce", "rb") as handle:
+            on_host = on_host and handle.read(1) != b"1"
+    except OSError:
+        pass
+    mounts = []
+    for role, target, read_only in run_volumes(spec, xcom=bool(op.do_xcom_push)):
+        if role == "xcom" and on_host:
+            mounts.append({"Target": target, "Source": f"<per-run {role} directory>", "Type": "bind",
+                           "ReadOnly": read_only})
+        else:
+            mounts.append({"Target": target, "Source": f"<per-run {role} volume>", "Type": "volume",
+                           "ReadOnly": read_only, "VolumeOptions": {"NoCopy": True}})
     private_env = {
         (s.env or s.key) if s.key else f"<each key of {s.name}>": f"<secret {s.name}/{s.key or '*'}>"
         for s in spec.secrets
@@ -257,3 +276,4 @@ def placeholder_run(spec: ContainerSpec, op: Any) -> tuple[list[dict[str, Any]],
     keys = ("run", "dag_id", "task_id", "run_id", "try_number", "map_index")
     labels = {f"{LABEL_PREFIX}.{key}": f"<{key}>" for key in keys}
     return mounts, private_env, labels
+

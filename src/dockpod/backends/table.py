@@ -97,7 +97,8 @@ FIELDS: tuple[FieldRule, ...] = (
     FieldRule("init_containers", "not run locally yet: TranslationError at parse time", "`init_containers`"),
     FieldRule("sidecars", "not run locally yet: TranslationError at parse time", "`init_containers` with "
               "restartPolicy Always (native sidecars, Kubernetes 1.29+)"),
-    FieldRule("xcom", "JSON read from /airflow/xcom/return.json after exit (a per-run volume)",
+    FieldRule("xcom", "JSON read from /airflow/xcom/return.json after exit (a per-run host directory on a "
+              "local engine, else a per-run volume)",
               "`do_xcom_push` (the XCom sidecar reads the same file)", "JSON only; nothing is unpickled."),
     FieldRule("timeout", "container stopped after that many seconds; the task fails", "`active_deadline_seconds`"),
     FieldRule("skip_on_exit_code", "`skip_on_exit_code`", "`skip_on_exit_code`"),

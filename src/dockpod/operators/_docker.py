@@ -3,14 +3,18 @@
 What it adds to the provider's ``execute`` (see DESIGN.md, "Semantics that must be identical"):
 
 * Kubernetes' image pull policies and ``runAsNonRoot`` check, with Kubernetes' wording;
-* per-run resources, all labelled ``io.dockpod.run=<id>``: an XCom volume at ``/airflow/xcom``, a
+* per-run resources, all labelled ``io.dockpod.run=<id>``: the XCom folder at ``/airflow/xcom``, a
   volume per ``empty_dir`` and read-only volumes of secret files, made writable (or filled) for the
-  container's user before it starts;
+  container's user before it starts. The XCom folder is a private host directory (mode 1777 inside a
+  0700 one) bind-mounted when the engine shares the worker's file system, which needs no archive call
+  before the start nor after the exit; else (or when the engine turns out not to see the directory) a
+  volume like the others. ``dockpod render --env local`` shows which;
 * secrets read at execute time from the profile's source, passed as private environment or files,
   masked in the task log and never in a templated field or XCom;
 * the container created with one call from :func:`dockpod.backends.docker.create_body` (what
   ``dockpod render --env local`` prints), its logs streamed line by line, the spec's timeout;
-* the result read as JSON from ``/airflow/xcom/return.json`` (never unpickled) and failures explained
+* the result read as JSON from ``/airflow/xcom/return.json`` (never unpickled; a symbolic link, FIFO
+  or folder there is refused, never followed on the host) and failures explained
   (OOM at which limit, command not found, ...) from the container's state, read before removal;
 * everything removed afterwards, also on failure and ``on_kill``.
 """
@@ -18,11 +22,16 @@ What it adds to the provider's ``execute`` (see DESIGN.md, "Semantics that must 
 from __future__ import annotations
 
 import codecs
+import errno
 import io
 import json
+import os
 import posixpath
 import re
+import shutil
+import stat
 import tarfile
+import tempfile
 import threading
 import time
 import uuid
@@ -43,6 +52,7 @@ from dockpod.backends.docker import (
     create_body,
     host_config_extras,
     operator_kwargs,
+    placeholder_run,
     run_volumes,
 )
 from dockpod.errors import ContainerFailed, TranslationError
@@ -80,17 +90,26 @@ PROTECTED_DIRS = frozenset({
     "/usr/local/bin", "/usr/local/lib", "/usr/sbin", "/usr/share", "/var", "/var/lib", "/var/run", "/var/tmp",
 })
 _NAME_CHARS = re.compile(r"[^a-zA-Z0-9_.-]+")
+#: Engines (by docker_url) that could not see a host directory of this process: their XCom folder is a
+#: volume from then on, without trying again.
+_HOST_DIRS_UNSEEN: set[str] = set()
+#: The client's base_url when it talks to the engine through a unix socket.
+_UNIX_SOCKET_BASE_URL = "http+docker://localhost"
 
 
 @dataclass
 class _RunVolume:
-    """A volume made for one run: where it is mounted, how, and what is put in it before the start."""
+    """A volume made for one run: where it is mounted, how, and what is put in it before the start.
+
+    With ``host_path`` it is a host directory made ready by this process and bind-mounted instead.
+    """
 
     name: str
     target: str
     read_only: bool
     mode: int
     files: dict[str, bytes] = field(default_factory=dict)
+    host_path: str | None = None
 
 
 @dataclass
@@ -103,6 +122,7 @@ class _Run:
     container_id: str | None = None
     helper_ids: list[str] = field(default_factory=list)
     volumes: list[str] = field(default_factory=list)
+    host_dirs: list[str] = field(default_factory=list)
     timed_out: bool = False
     killed: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -139,14 +159,17 @@ class DockpodDockerOperator(DockerOperator):
             self._create_volumes(run, volumes)
             self._create_container(run, volumes, secrets)
             self._prepare_volumes(run, volumes)
-            tail = self._run_container(run, secrets)
-            info = self.cli.inspect_container(run.container_id)
-            self._judge(info, tail, secrets)
-            return self._read_result(run.container_id, secrets) if self.do_xcom_push else None
+            tail, status = self._run_container(run, secrets)
+            if run.killed:
+                raise _killed()
+            if status is None or status.get("StatusCode") != 0 or status.get("Error"):
+                # Only the state tells OOM, the limit, or why the start failed; a clean exit 0 (the
+                # wait's status carries the state's exit code and error) needs nothing more.
+                self._judge(self.cli.inspect_container(run.container_id), tail, secrets)
+            return self._read_result(run, volumes, secrets) if self.do_xcom_push else None
         except (DockerException, OSError):
             if run.killed:  # on_kill removed the container under our feet: say so, not "404 Not Found"
-                raise ContainerFailed("The container was stopped and removed because the task was killed.",
-                                      exit_code=None, cause="killed") from None
+                raise _killed() from None
             raise
         finally:
             self._cleanup(run)
@@ -244,7 +267,8 @@ class DockpodDockerOperator(DockerOperator):
     def _plan_volumes(self, run: _Run, secrets: ResolvedSecrets, image: dict[str, Any]) -> list[_RunVolume]:
         """Plan the per-run volumes: XCom, one per empty_dir, one per directory of secret files.
 
-        The plan is :func:`dockpod.backends.docker.run_volumes`, the one ``dockpod render`` shows.
+        The plan is :func:`dockpod.backends.docker.placeholder_run`'s mounts, the ones ``dockpod
+        render`` shows: a ``bind`` there is a host directory made here.
         """
         workdir = self.working_dir or (image.get("Config") or {}).get("WorkingDir") or "/"
         _secret_mount_dirs(self.spec, (workdir,))
@@ -257,19 +281,43 @@ class DockpodDockerOperator(DockerOperator):
             directory, name = posixpath.split(path)
             files.setdefault(directory, {})[name] = content
         volumes = []
-        for index, (role, target, read_only) in enumerate(run_volumes(self.spec, xcom=bool(self.do_xcom_push))):
+        plan = run_volumes(self.spec, xcom=bool(self.do_xcom_push))
+        shown, _env, _labels = placeholder_run(self.spec, self)
+        for index, ((role, target, read_only), mount) in enumerate(zip(plan, shown, strict=True)):
             is_secret = role == "secrets"
-            volumes.append(_RunVolume(
+            volume = _RunVolume(
                 f"{run.name}-{role}-{index}", target, read_only=read_only,
                 mode=SECRET_DIR_MODE if is_secret else SCRATCH_MODE,
                 files=files.get(target.rstrip("/") or "/", {}) if is_secret else {},
-            ))
+            )
+            if mount["Type"] == "bind" and self._engine_sees_host_dirs():
+                volume.host_path = self._make_host_dir(run, role, volume.mode)
+            volumes.append(volume)
         return volumes
+
+    def _engine_sees_host_dirs(self) -> bool:
+        """The engine is reached through a unix socket and has not been seen missing our directories."""
+        return self.cli.base_url == _UNIX_SOCKET_BASE_URL and str(self.docker_url) not in _HOST_DIRS_UNSEEN
+
+    def _make_host_dir(self, run: _Run, role: str, mode: int) -> str:
+        """A directory with ``mode`` inside a private (0700) one of the host's temporary folder.
+
+        The private parent keeps other host users out of a world-writable folder (they could plant a
+        result); the container reaches the inner one through the bind mount only.
+        """
+        parent = tempfile.mkdtemp(prefix=f"dockpod-run-{run.id}-", dir=self.host_tmp_dir)
+        with run.lock:
+            run.host_dirs.append(parent)
+        path = os.path.join(parent, role)
+        os.mkdir(path)
+        os.chmod(path, mode)  # mkdir's mode is cut by the umask
+        return path
 
     def _create_volumes(self, run: _Run, volumes: list[_RunVolume]) -> None:
         for volume in volumes:
-            self.cli.create_volume(volume.name, driver="local", labels=run.labels)
-            run.volumes.append(volume.name)
+            if volume.host_path is None:
+                self.cli.create_volume(volume.name, driver="local", labels=run.labels)
+                run.volumes.append(volume.name)
 
     def _create_container(self, run: _Run, volumes: list[_RunVolume], secrets: ResolvedSecrets) -> None:
         """Create the container with one call, from the same body ``dockpod render --env local`` prints."""
@@ -279,12 +327,31 @@ class DockpodDockerOperator(DockerOperator):
         try:
             created = self.cli.create_container_from_config(body, name=run.name)
         except APIError as exc:
-            raise _failure(diagnose_exit(-1, error=secrets.redact(_api_text(exc)))) from None
+            text = _api_text(exc)
+            unseen = [v for v in volumes if v.host_path is not None and v.host_path in text]
+            if not unseen:
+                raise _failure(diagnose_exit(-1, error=secrets.redact(text))) from None
+            self._use_volumes_instead(run, unseen, secrets.redact(text))
+            self._create_container(run, volumes, secrets)
+            return
         run.container_id = created["Id"]
         self.container = created
         for warning in created.get("Warnings") or ():
             self.log.info("Docker: %s", warning)
         self.log.info("Created container %s from %s", run.name, self.image)
+
+    def _use_volumes_instead(self, run: _Run, unseen: list[_RunVolume], error: str) -> None:
+        """Turn host directories the engine cannot see into volumes, as for a remote engine.
+
+        That is the case of a worker in a container that talks to the host's engine through its socket.
+        """
+        self.log.info("The Docker engine cannot use a host directory of this worker (%s); the XCom folder "
+                      "is a volume instead", error)
+        _HOST_DIRS_UNSEEN.add(str(self.docker_url))
+        for volume in unseen:
+            _remove_host_dir(os.path.dirname(volume.host_path or ""), self.log)
+            volume.host_path = None
+        self._create_volumes(run, unseen)
 
     def _prepare_volumes(self, run: _Run, volumes: list[_RunVolume]) -> None:
         """Make scratch volumes writable by any user and fill the secret volumes, before the start.
@@ -292,8 +359,10 @@ class DockpodDockerOperator(DockerOperator):
         Fresh volumes are root-owned 0755; the directory entries of one tar extracted at ``/`` set each
         volume's root to its mode. The engine refuses to extract into a read-only mount or a read-only
         root file system, so then a never-started helper container mounting the same volumes writable
-        takes the archive instead.
+        takes the archive instead. Host directories are ready already: with none of those volumes,
+        there is no call at all.
         """
+        volumes = [v for v in volumes if v.host_path is None]
         if not volumes:
             return
         archive = _volume_archive(volumes)
@@ -321,11 +390,12 @@ class DockpodDockerOperator(DockerOperator):
 
     # --- while it runs --------------------------------------------------------------------------------
 
-    def _run_container(self, run: _Run, secrets: ResolvedSecrets) -> list[str]:
-        """Start the container, stream its output to the task log, wait for the exit; return the last lines.
+    def _run_container(self, run: _Run, secrets: ResolvedSecrets) -> tuple[list[str], dict[str, Any] | None]:
+        """Start the container, stream its output to the task log, wait for the exit.
 
-        A start the runtime refuses (command not found...) is not raised here: the container's state
-        holds the reason, and :meth:`_judge` explains it.
+        Returns the last lines and the wait's status (exit code and error), None when the runtime
+        refused the start (command not found...): that is not raised here, the container's state holds
+        the reason and :meth:`_judge` explains it.
         """
         cid = run.container_id
         stream = self.cli.attach(cid, stdout=True, stderr=True, stream=True)
@@ -334,11 +404,11 @@ class DockpodDockerOperator(DockerOperator):
                 self.cli.start(cid)
             except APIError as exc:
                 self.log.info("The container could not start: %s", secrets.redact(_api_text(exc)))
-                return []
+                return [], None
             watchdog = self._watchdog(run)
             try:
                 tail = self._stream_logs(stream, secrets)
-                self.cli.wait(cid)
+                status = self.cli.wait(cid)
             finally:
                 if watchdog is not None:
                     watchdog.cancel()
@@ -346,7 +416,7 @@ class DockpodDockerOperator(DockerOperator):
             stream.close()
         if run.timed_out:
             raise _failure(diagnose_timeout(self.spec.timeout or 0, tail))
-        return tail
+        return tail, status if isinstance(status, dict) else None
 
     def _watchdog(self, run: _Run) -> threading.Timer | None:
         """Stop the container when the spec's timeout has passed."""
@@ -409,21 +479,21 @@ class DockpodDockerOperator(DockerOperator):
                                   error=secrets.redact(error), last_lines=tail)
         raise _failure(diagnosis, exit_code=code)
 
-    def _read_result(self, cid: str | None, secrets: ResolvedSecrets) -> Any:
-        """Parse ``return.json`` of the XCom volume as JSON; None when the container wrote none."""
-        try:
-            chunks, _stat = self.cli.get_archive(cid, XCOM_FILE)
-        except NotFound:
+    def _read_result(self, run: _Run, volumes: list[_RunVolume], secrets: ResolvedSecrets) -> Any:
+        """Parse ``return.json`` of the XCom folder as JSON; None when the container wrote none.
+
+        From a host directory it is a plain file read (a symbolic link there is refused, never followed
+        on the host); from a volume, or a file this process may not read, the engine's archive of it.
+        """
+        xcom = next((v for v in volumes if v.target == XCOM_DIR), None)
+        content = None
+        if xcom is not None and xcom.host_path is not None:
+            content = _read_host_file(os.path.join(xcom.host_path, posixpath.basename(XCOM_FILE)))
+        if content is _ASK_ENGINE or xcom is None or xcom.host_path is None:
+            content = self._read_archived_result(run.container_id)
+        if content is None:
             self.log.info("The container wrote no %s; the task's XCom value is None", XCOM_FILE)
             return None
-        with tarfile.open(fileobj=io.BytesIO(b"".join(chunks))) as tar:
-            member = tar.next()
-            handle = tar.extractfile(member) if member is not None and member.isfile() else None
-            if handle is None:
-                raise ContainerFailed(f"The container's result {XCOM_FILE} is not a regular file.",
-                                      exit_code=0, cause="invalid_result",
-                                      fix="Write the JSON result to that path as a file.")
-            content = handle.read()
         if not content.strip():
             return None
         try:
@@ -439,6 +509,18 @@ class DockpodDockerOperator(DockerOperator):
             ) from None
         return self._without_secrets(value, secrets)
 
+    def _read_archived_result(self, cid: str | None) -> bytes | None:
+        try:
+            chunks, _stat = self.cli.get_archive(cid, XCOM_FILE)
+        except NotFound:
+            return None
+        with tarfile.open(fileobj=io.BytesIO(b"".join(chunks))) as tar:
+            member = tar.next()
+            handle = tar.extractfile(member) if member is not None and member.isfile() else None
+            if handle is None:
+                raise _not_a_file()
+            return handle.read()
+
     def _without_secrets(self, value: Any, secrets: ResolvedSecrets) -> Any:
         """Replace any secret value in the result by ``***``: a secret never goes to XCom."""
         if not secrets.values():
@@ -451,17 +533,21 @@ class DockpodDockerOperator(DockerOperator):
     # --- clean-up ---------------------------------------------------------------------------------------
 
     def _cleanup(self, run: _Run) -> None:
-        """Remove the run's containers and volumes; safe to call twice and from on_kill."""
+        """Remove the run's containers, volumes and host directories; safe to call twice and from on_kill."""
         with run.lock:
             containers = [*run.helper_ids, *([run.container_id] if run.container_id else [])]
             volumes = list(run.volumes)
+            host_dirs = list(run.host_dirs)
             run.helper_ids.clear()
             run.volumes.clear()
+            run.host_dirs.clear()
             run.container_id = None
         for cid in containers:
             self._remove_container(cid)
         for name in volumes:
             self._remove_volume(name)
+        for path in host_dirs:
+            _remove_host_dir(path, self.log)
 
     def _remove_container(self, cid: str) -> None:
         try:
@@ -488,6 +574,60 @@ def _failure(diagnosis: Diagnosis, *, exit_code: int | None = None) -> Container
     return ContainerFailed(diagnosis.message, exit_code=exit_code, cause=diagnosis.cause, fix=diagnosis.advice)
 
 
+def _killed() -> ContainerFailed:
+    return ContainerFailed("The container was stopped and removed because the task was killed.",
+                           exit_code=None, cause="killed")
+
+
+def _not_a_file() -> ContainerFailed:
+    return ContainerFailed(f"The container's result {XCOM_FILE} is not a regular file.", exit_code=0,
+                           cause="invalid_result", fix="Write the JSON result to that path as a file.")
+
+
+#: :func:`_read_host_file` could not read the file itself: the engine's archive of it decides.
+_ASK_ENGINE: Any = object()
+
+
+def _read_host_file(path: str) -> bytes | None:
+    """The content of the result file in a host directory; None when there is none.
+
+    A symbolic link is refused, never followed (it would read the host's files, not the container's);
+    so is anything but a regular file (a FIFO would block). A file this process may not read (written
+    0600 by another uid) returns :data:`_ASK_ENGINE`.
+    """
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        try:
+            is_link = stat.S_ISLNK(os.lstat(path).st_mode)
+        except OSError:
+            is_link = False
+        if is_link or exc.errno == errno.ELOOP:
+            raise _not_a_file() from None
+        return _ASK_ENGINE
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise _not_a_file()
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            return handle.read()
+    finally:
+        os.close(fd)
+
+
+def _remove_host_dir(path: str, log: Any) -> None:
+    """Remove a per-run host directory and what the container left in it."""
+    try:
+        shutil.rmtree(path)
+    except FileNotFoundError:
+        pass
+    except OSError as exc:  # e.g. a folder the container made as another uid, when the worker is not root
+        shutil.rmtree(path, ignore_errors=True)
+        log.warning("Could not remove all of %s: %s", path, exc)
+
+
 def _api_text(exc: APIError) -> str:
     explanation = exc.explanation
     if isinstance(explanation, bytes):
@@ -504,7 +644,7 @@ def _secret_mount_dirs(spec: ContainerSpec, extra_protected: Iterable[str]) -> l
     protected = PROTECTED_DIRS | {d.rstrip("/") or "/" for d in extra_protected}
     taken = {v.target: v.docker_notation() for v in spec.volumes if v.kind != "secret"}
     if spec.xcom:
-        taken[XCOM_DIR] = "the XCom volume"
+        taken[XCOM_DIR] = "the XCom folder"
     dirs: list[str] = []
     for secret in spec.secret_files():
         path = (secret.path or "").rstrip("/") or "/"
@@ -530,7 +670,12 @@ def _secret_mount_dirs(spec: ContainerSpec, extra_protected: Iterable[str]) -> l
 
 
 def _mount(volume: _RunVolume, *, read_only: bool) -> Mount:
-    """Mount a per-run volume; no_copy keeps it empty (like an emptyDir) and keeps its root's mode."""
+    """Mount a per-run volume; no_copy keeps it empty (like an emptyDir) and keeps its root's mode.
+
+    A host directory is bind-mounted (what ``dockpod render`` shows as ``<per-run ... directory>``).
+    """
+    if volume.host_path is not None:
+        return Mount(volume.target, volume.host_path, type="bind", read_only=read_only)
     return Mount(volume.target, volume.name, type="volume", read_only=read_only, no_copy=True)
 
 
