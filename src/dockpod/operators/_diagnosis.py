@@ -11,6 +11,7 @@ import re
 import signal
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from dockpod.spec import format_memory
 
@@ -268,3 +269,31 @@ def _detail(error: str) -> str:
 def _registry(image: str) -> str:
     first = image.split("/", 1)[0]
     return first if "/" in image and (first == "localhost" or re.search(r"[.:]", first)) else "docker.io"
+
+
+def diagnose_pod(remote_pod: Any, container: str, memory_limit: int | None) -> Diagnosis | None:
+    """Explain why a pod's ``container`` failed, from its status as the Kubernetes API returns it.
+
+    ``remote_pod`` is a ``V1Pod`` (read by attribute, so nothing of the client is imported here).
+    Returns None when the status says nothing more than KubernetesPodOperator's own message.
+    """
+    statuses = [*(getattr(remote_pod.status, "container_statuses", None) or ())] if remote_pod else []
+    status = next((s for s in statuses if s.name == container), None)
+    state = getattr(status, "state", None)
+    waiting = getattr(state, "waiting", None)
+    if waiting is not None and waiting.reason in ("ErrImagePull", "ImagePullBackOff", "InvalidImageName"):
+        return diagnose_pull(getattr(status, "image", "") or "the image", waiting.message or waiting.reason)
+    if waiting is not None and waiting.reason == "CreateContainerConfigError":
+        return Diagnosis("config_error", f"The container could not be created: {_clip(waiting.message or '')}.",
+                         "A Secret or ConfigMap (or one of its keys) that the task references does not exist "
+                         "in the namespace: create it, or fix the reference.")
+    terminated = getattr(state, "terminated", None)
+    if terminated is None:
+        return None
+    reason = terminated.reason or ""
+    return diagnose_exit(
+        int(terminated.exit_code if terminated.exit_code is not None else -1),
+        oom_killed=reason == "OOMKilled",
+        memory_limit=memory_limit,
+        error=terminated.message if reason in ("StartError", "ContainerCannotRun") else None,
+    )

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
+from airflow.providers.common.compat.sdk import AirflowException, AirflowSkipException
 
+from dockpod.errors import ContainerFailed
 from dockpod.profiles import Profile
 from dockpod.spec import ContainerSpec
 
@@ -34,3 +36,34 @@ class DockpodKubernetesPodOperator(KubernetesPodOperator):
             if container.name == XCOM_SIDECAR and self.profile.xcom_sidecar_image:
                 container.image = self.profile.rewrite_image(self.profile.xcom_sidecar_image)
         return pod
+
+    def cleanup(self, pod: Any, remote_pod: Any, xcom_result: Any = None, context: Any = None) -> None:
+        """The provider's clean-up; its generic failure is replaced by the diagnosed cause."""
+        try:
+            super().cleanup(pod, remote_pod, xcom_result=xcom_result, context=context)
+        except AirflowSkipException:
+            raise
+        except AirflowException as exc:
+            failure = self.explain_failure(remote_pod)
+            if failure is None:
+                raise
+            raise failure from exc
+
+    def explain_failure(self, remote_pod: Any) -> ContainerFailed | None:
+        """A :class:`ContainerFailed` naming why the pod's main container failed, if its status says."""
+        from dockpod.operators._diagnosis import diagnose_pod
+
+        limit = self.spec.resources.memory_limit
+        diagnosis = diagnose_pod(remote_pod, self.base_container_name, limit)
+        if diagnosis is None:
+            return None
+        name = getattr(getattr(remote_pod, "metadata", None), "name", None) or "the pod"
+        terminated = _terminated(remote_pod, self.base_container_name)
+        return ContainerFailed(f"Pod {name}: {diagnosis.message}", cause=diagnosis.cause, fix=diagnosis.advice,
+                               exit_code=getattr(terminated, "exit_code", None))
+
+
+def _terminated(remote_pod: Any, container: str) -> Any:
+    statuses = getattr(getattr(remote_pod, "status", None), "container_statuses", None) or ()
+    status = next((s for s in statuses if s.name == container), None)
+    return getattr(getattr(status, "state", None), "terminated", None)
