@@ -56,21 +56,14 @@ from dockpod.backends.docker import (
     run_volumes,
 )
 from dockpod.errors import ContainerFailed, TranslationError
-from dockpod.operators._diagnosis import (
-    LAST_LINES,
-    Diagnosis,
-    diagnose_exit,
-    diagnose_missing_image,
-    diagnose_non_root,
-    diagnose_pull,
-    diagnose_timeout,
-)
-from dockpod.operators._secrets import ResolvedSecrets, resolve_secrets
 from dockpod.profiles import Profile
 from dockpod.spec import ContainerSpec
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+
+    from dockpod.operators._diagnosis import Diagnosis
+    from dockpod.operators._secrets import ResolvedSecrets
 
 __all__ = ["RUN_LABEL", "STOP_GRACE_SECONDS", "DockpodDockerOperator"]
 
@@ -210,8 +203,8 @@ class DockpodDockerOperator(DockerOperator):
     def _resolve_secrets(self) -> ResolvedSecrets:
         """Read the spec's secret values from the profile's source and register them with the log masker."""
         if not self.spec.secrets and not self.spec.secret_files():
-            return ResolvedSecrets()
-        resolved = resolve_secrets(self.spec, self.profile.secrets)
+            return _secrets().ResolvedSecrets()
+        resolved = _secrets().resolve_secrets(self.spec, self.profile.secrets)
         from airflow.sdk.log import mask_secret
 
         for part in resolved.patterns:
@@ -228,7 +221,7 @@ class DockpodDockerOperator(DockerOperator):
             self._pull()
             image = self._inspect_image()
         if image is None:
-            raise _failure(diagnose_missing_image(self.image))
+            raise _failure(_diagnosis().diagnose_missing_image(self.image))
         return image
 
     def _inspect_image(self) -> dict[str, Any] | None:
@@ -245,13 +238,13 @@ class DockpodDockerOperator(DockerOperator):
                 if not isinstance(item, dict):
                     continue
                 if item.get("error"):
-                    raise _failure(diagnose_pull(self.image, str(item["error"])))
+                    raise _failure(_diagnosis().diagnose_pull(self.image, str(item["error"])))
                 status, layer = item.get("status"), item.get("id")
                 if status and latest.get(layer or "") != status:
                     latest[layer or ""] = status
                     self.log.info("%s%s", f"{layer}: " if layer else "", status)
         except APIError as exc:
-            raise _failure(diagnose_pull(self.image, _api_text(exc))) from None
+            raise _failure(_diagnosis().diagnose_pull(self.image, _api_text(exc))) from None
         finally:
             self.log.info("::endgroup::")
 
@@ -260,7 +253,7 @@ class DockpodDockerOperator(DockerOperator):
         if not self.spec.security.run_as_non_root:
             return
         user = str(self.user) if self.user is not None else (image.get("Config") or {}).get("User")
-        diagnosis = diagnose_non_root(self.image, user)
+        diagnosis = _diagnosis().diagnose_non_root(self.image, user)
         if diagnosis is not None:
             raise _failure(diagnosis)
 
@@ -330,7 +323,7 @@ class DockpodDockerOperator(DockerOperator):
             text = _api_text(exc)
             unseen = [v for v in volumes if v.host_path is not None and v.host_path in text]
             if not unseen:
-                raise _failure(diagnose_exit(-1, error=secrets.redact(text))) from None
+                raise _failure(_diagnosis().diagnose_exit(-1, error=secrets.redact(text))) from None
             self._use_volumes_instead(run, unseen, secrets.redact(text))
             self._create_container(run, volumes, secrets)
             return
@@ -415,7 +408,7 @@ class DockpodDockerOperator(DockerOperator):
         finally:
             stream.close()
         if run.timed_out:
-            raise _failure(diagnose_timeout(self.spec.timeout or 0, tail))
+            raise _failure(_diagnosis().diagnose_timeout(self.spec.timeout or 0, tail))
         return tail, status if isinstance(status, dict) else None
 
     def _watchdog(self, run: _Run) -> threading.Timer | None:
@@ -444,7 +437,7 @@ class DockpodDockerOperator(DockerOperator):
         processors mask (a worker's supervisor), not e.g. under ``dag.test()``: redacting here holds
         everywhere.
         """
-        tail: deque[str] = deque(maxlen=LAST_LINES)
+        tail: deque[str] = deque(maxlen=_diagnosis().LAST_LINES)
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         buffer = ""
         for chunk in chunks:
@@ -475,7 +468,7 @@ class DockpodDockerOperator(DockerOperator):
             raise AirflowSkipException(
                 f"The container exited with code {code}, which is in skip_on_exit_code: the task is skipped.")
         limit = (info.get("HostConfig") or {}).get("Memory") or None
-        diagnosis = diagnose_exit(code, oom_killed=bool(state.get("OOMKilled")), memory_limit=limit,
+        diagnosis = _diagnosis().diagnose_exit(code, oom_killed=bool(state.get("OOMKilled")), memory_limit=limit,
                                   error=secrets.redact(error), last_lines=tail)
         raise _failure(diagnosis, exit_code=code)
 
@@ -711,3 +704,17 @@ def _map_strings(value: Any, func: Callable[[str], str]) -> Any:
     if isinstance(value, dict):
         return {func(k) if isinstance(k, str) else k: _map_strings(v, func) for k, v in value.items()}
     return value
+
+
+def _diagnosis() -> Any:
+    """The failure explanations, loaded when a run needs them, not when a DAG file is parsed."""
+    from dockpod.operators import _diagnosis as module
+
+    return module
+
+
+def _secrets() -> Any:
+    """Secret resolution, loaded when a run needs it, not when a DAG file is parsed."""
+    from dockpod.operators import _secrets as module
+
+    return module
