@@ -58,9 +58,9 @@ def _leftovers() -> tuple[list[str], list[str]]:
 @pytest.fixture(scope="module", autouse=True)
 def _engine() -> None:
     if shutil.which("docker") is None or _docker("info").returncode != 0:
-        pytest.skip("the Docker engine is not running (start it with `make setup`)")
+        pytest.fail("the Docker engine is not running (start it with `make setup`)")
     if _docker("image", "inspect", ETL).returncode != 0:
-        pytest.skip(f"{ETL} is missing (build it with `make image`)")
+        pytest.fail(f"{ETL} is missing (build it with `make image`)")
 
 
 def _host_dirs() -> set[Path]:
@@ -69,9 +69,13 @@ def _host_dirs() -> set[Path]:
 
 @pytest.fixture(autouse=True)
 def _nothing_left_behind():
+    """Fail a test that leaves per-run objects behind; objects that existed before it are not its own."""
     before = _host_dirs()
+    old_containers, old_volumes = _leftovers()
     yield
     containers, volumes = _leftovers()
+    containers = [c for c in containers if c not in old_containers]
+    volumes = [v for v in volumes if v not in old_volumes]
     if containers or volumes:  # clean up for the next test, then fail this one
         if containers:
             _docker("rm", "-f", *containers)
@@ -387,7 +391,7 @@ def test_an_engine_that_cannot_see_the_worker_files_gets_an_xcom_volume(tmp_path
     tmpfs that the engine (in the host's namespace) cannot see.
     """
     if os.geteuid() != 0 or shutil.which("unshare") is None:
-        pytest.skip("needs root and unshare to give the worker a file system the engine cannot see")
+        pytest.fail("needs root and unshare to give the worker a file system the engine cannot see")
     private_tmp = tmp_path / "worker-tmp"
     private_tmp.mkdir()
     script = tmp_path / "worker.py"
@@ -397,7 +401,7 @@ def test_an_engine_that_cannot_see_the_worker_files_gets_an_xcom_volume(tmp_path
                           capture_output=True, text=True, timeout=120,
                           env={**os.environ, "TMPDIR": str(private_tmp)})
     if done.returncode != 0 and "unshare failed" in done.stderr:
-        pytest.skip(f"no mount namespace here: {done.stderr.strip()}")
+        pytest.fail(f"no mount namespace here: {done.stderr.strip()}")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     line = next(line for line in done.stdout.splitlines() if line.startswith("RESULTS "))
     first, second = json.loads(line.removeprefix("RESULTS "))
@@ -451,7 +455,7 @@ def test_run_as_non_root_refuses_a_root_image_before_starting():
     from dockpod.errors import ContainerFailed
 
     if _docker("image", "inspect", ROOT_IMAGE).returncode != 0:
-        pytest.skip(f"{ROOT_IMAGE} is missing (make setup builds it)")
+        pytest.fail(f"{ROOT_IMAGE} is missing (make setup builds it)")
     op = _operator(image=ROOT_IMAGE, command=["true"])
     with pytest.raises(ContainerFailed) as failure:
         op.execute({})
@@ -586,13 +590,13 @@ def auth_registry(tmp_path_factory):
     import warnings
 
     if shutil.which("docker-registry") is None:
-        pytest.skip("docker-registry is not installed (make setup installs it)")
+        pytest.fail("docker-registry is not installed (make setup installs it)")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         try:
             import crypt
         except ImportError:
-            pytest.skip("the crypt module (bcrypt for htpasswd) is not available in this Python")
+            pytest.fail("the crypt module (bcrypt for htpasswd) is not available in this Python")
     folder = tmp_path_factory.mktemp("registry")
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
