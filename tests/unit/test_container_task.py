@@ -60,3 +60,30 @@ def test_import_is_cheap_and_local_profile_never_imports_kubernetes():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr[-2000:]
     assert float(out.stdout.strip().splitlines()[-1]) < 0.5
+
+
+def test_profile_cluster_settings_and_pod_template_reach_the_pod(tmp_path, monkeypatch):
+    from kubernetes.client import ApiClient
+
+    template = tmp_path / "pod_template.yaml"
+    template.write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: placeholder\n  labels: {team: data}\n"
+        "spec:\n  containers:\n  - name: base\n    image: placeholder\n"
+        "  tolerations:\n  - {key: dedicated, operator: Equal, value: etl, effect: NoSchedule}\n")
+    config = tmp_path / "dockpod.toml"
+    config.write_text(
+        "[profiles.production]\n"
+        f'pod_template_file = "{template}"\n'
+        'namespace = "etl"\nin_cluster = false\nconfig_file = "/etc/kube/config"\ncluster_context = "prod-eu"\n'
+        'node_selector = { pool = "batch" }\npriority_class = "etl-high"\n')
+    monkeypatch.setenv("DOCKPOD_CONFIG", str(config))
+    op = container_task(task_id="t", image=IMAGE, command=["extract"], environment="production")
+    assert (op.in_cluster, op.config_file, op.cluster_context) == (False, "/etc/kube/config", "prod-eu")
+    pod = ApiClient().sanitize_for_serialization(op.build_pod_request_obj(dry_run=True))
+    assert pod["metadata"]["labels"]["team"] == "data"
+    assert pod["metadata"]["namespace"] == "etl"
+    toleration = {"key": "dedicated", "operator": "Equal", "value": "etl", "effect": "NoSchedule"}
+    assert toleration in pod["spec"]["tolerations"]
+    assert pod["spec"]["nodeSelector"] == {"pool": "batch"}
+    assert pod["spec"]["priorityClassName"] == "etl-high"
+    assert pod["spec"]["containers"][0]["args"] == ["extract"]
