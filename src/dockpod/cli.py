@@ -103,6 +103,127 @@ def profiles(
     Console().print(table)
 
 
+AUDIT_FORMATS = ("table", "json", "csv", "sarif")
+VERDICT_STYLE = {"auto": "green", "review": "yellow", "manual": "bold red"}
+
+
+@app.command()
+def audit(
+    paths: Annotated[list[Path], typer.Argument(help="DAG files, DAG folders or whole repositories.",
+                                                show_default=False)],
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table (for people), json, csv or sarif (for CI "
+                                     "and code scanning).")] = "table",
+    fail_on: Annotated[str, typer.Option("--fail-on", help="Exit 1 when a DockerOperator use has this verdict "
+                                         "or a worse one: review or manual (none: always exit 0).")] = "none",
+) -> None:
+    """Find every DockerOperator use and say how it migrates to dockpod: auto, review or manual.
+
+    auto: every argument translates. review: it translates with a stated loss (a bind mount becomes
+    hostPath, a value known only at run time, an XCom that changes meaning). manual: an argument has no
+    counterpart in Kubernetes (privileged, host networking, a remote Docker engine); the reason says
+    what to do. KubernetesPodOperator uses are counted too. Only files that mention an operator are
+    parsed, and nothing is imported or run.
+    """
+    from dockpod.migrate.audit import audit_paths, to_csv, to_json, to_sarif
+
+    if fmt not in AUDIT_FORMATS:
+        _fail(f"--format {fmt!r} is not known; use one of {', '.join(AUDIT_FORMATS)}.")
+    if fail_on not in ("none", "review", "manual"):
+        _fail(f"--fail-on {fail_on!r} is not known; use review, manual or none.")
+    bar = None
+    if sys.stderr.isatty():
+        from rich.progress import Progress
+
+        bar = Progress(console=err, transient=True)
+    try:
+        if bar is None:
+            report = audit_paths(paths)
+        else:
+            with bar:
+                job = bar.add_task("auditing", total=None)
+                report = audit_paths(paths, progress=lambda done, total: bar.update(job, completed=done,
+                                                                                   total=total))
+    except DockpodError as exc:
+        _fail(str(exc))
+    if fmt == "table":
+        table = Table(title="DockerOperator uses and their migration verdict")
+        for column in ("where", "operator", "task_id", "image", "verdict", "reasons"):
+            table.add_column(column, overflow="fold")
+        for call in report.calls:
+            verdict = call.verdict or "-"
+            operator = call.operator if call.kind == "call" else f"{call.operator} ({call.kind})"
+            table.add_row(escape(f"{call.file}:{call.line}"), escape(operator), escape(call.task_id or ""),
+                          escape(call.image or ""), f"[{VERDICT_STYLE.get(verdict, 'dim')}]{verdict}[/]",
+                          escape("\n".join(call.reasons)))
+        out = Console()
+        (out if out.is_terminal else Console(width=200)).print(table)  # a pipe or a file: do not fold at 80
+    else:
+        sys.stdout.write({"json": to_json, "csv": to_csv, "sarif": to_sarif}[fmt](report))
+    for path, reason in report.skipped:
+        err.print(f"[yellow]skipped:[/] {escape(path)}: {escape(reason)}", highlight=False)
+    summary = report.summary()
+    err.print(f"{summary['files']} file(s), {summary['files_with_hits']} with uses: {summary['calls']} "
+              f"DockerOperator task(s): {summary['auto']} auto, {summary['review']} review, {summary['manual']} "
+              f"manual; {summary['kubernetes_pod_operator']} KubernetesPodOperator; {summary['skipped']} skipped.",
+              highlight=False)
+    if fail_on != "none" and report.at_least(fail_on):  # type: ignore[arg-type]
+        raise typer.Exit(1)
+
+
+@app.command()
+def migrate(
+    paths: Annotated[list[Path], typer.Argument(help="DAG files or folders.", show_default=False)],
+    check: Annotated[bool, typer.Option("--check", help="Change nothing; exit 1 when a file would change (CI, "
+                                        "pre-commit).")] = False,
+    diff: Annotated[bool, typer.Option("--diff", help="Print the changes as a unified diff.")] = False,
+    write: Annotated[bool, typer.Option("--write", help="Rewrite the files in place (a temporary file, then "
+                                        "a rename).")] = False,
+) -> None:
+    """Rewrite DockerOperator calls into container_task(...) calls.
+
+    Comments, formatting and argument order are kept; imports are fixed. Calls whose verdict is
+    manual (see `dockpod audit`) are left as they are, with a `# dockpod:` comment above saying why;
+    review calls are rewritten with a `# dockpod: review:` comment. A second run changes nothing.
+    Without --check, --diff or --write, prints what would change, file by file.
+    """
+    from dockpod.migrate.rewrite import migrate_paths, unified_diff, write_atomic
+
+    changed = failed = calls = left = 0
+    for result in migrate_paths(paths):
+        if result.status == "failed":
+            failed += 1
+            err.print(f"[red]error:[/] {escape(result.path)}: {escape(result.error or '')}", highlight=False)
+            continue
+        calls += len(result.calls)
+        left += sum(1 for c in result.calls if c.action == "left")
+        for call in result.calls:
+            if call.action == "left":
+                err.print(f"[yellow]left:[/] {escape(result.path)}:{call.line} "
+                          f"{escape(call.task_id or '')}: {escape(call.reasons[0] if call.reasons else '')}",
+                          highlight=False)
+        if not result.changed:
+            continue
+        changed += 1
+        if diff:
+            sys.stdout.write(unified_diff(result))
+        if write and not check:
+            try:
+                write_atomic(result.path, result.migrated)
+            except OSError as exc:
+                failed += 1
+                err.print(f"[red]error:[/] cannot write {escape(result.path)}: {escape(str(exc))}", highlight=False)
+                continue
+        if not diff:
+            verb = "rewrote" if write and not check else "would rewrite"
+            err.print(f"{verb} {escape(result.path)}", highlight=False)
+    err.print(f"{changed} file(s) {'rewritten' if write and not check else 'to rewrite'}, {calls} DockerOperator "
+              f"call(s), {left} left for a person, {failed} error(s).", highlight=False)
+    if failed:
+        raise typer.Exit(2)
+    if check and changed:
+        raise typer.Exit(1)
+
+
 @docs_app.command("translation")
 def docs_translation(
     out: Annotated[Path, typer.Option(help="Where the table goes.")] = Path("docs/translation.md"),

@@ -1,0 +1,435 @@
+"""The LibCST side of ``dockpod migrate``: find DockerOperator calls, read their arguments, rewrite them.
+
+:class:`DockerToContainerTask` rewrites each call into ``container_task(...)``; the verdict of a call
+(``auto``/``review``/``manual``) comes from :func:`dockpod.migrate.assess.assess`, the argument
+knowledge from :data:`dockpod.backends.table.DOCKER_ARGUMENTS`. This module adds only the code
+shapes: how a translated value is spelled in the new call.
+"""
+
+from __future__ import annotations
+
+import ast
+import textwrap
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import libcst as cst
+
+from dockpod.migrate.assess import Assessment, Dynamic, assess
+
+#: Every import path of DockerOperator, of the docker SDK's Mount and of its DeviceRequest.
+DOCKER_OPERATOR = (
+    "airflow.providers.docker.operators.docker.DockerOperator",
+    "airflow.operators.docker_operator.DockerOperator",
+    "airflow.contrib.operators.docker_operator.DockerOperator",
+)
+MOUNT = ("docker.types.Mount", "docker.types.services.Mount")
+DEVICE_REQUEST = ("docker.types.DeviceRequest", "docker.types.containers.DeviceRequest")
+#: The marker of every comment line the migration writes.
+MARK = "# dockpod:"
+#: Comment lines are wrapped at this width (the DAG file's own style is unknown).
+COMMENT_WIDTH = 100
+
+#: Notes for arguments that are dropped although their value did something (verdict auto all the same).
+DROP_NOTES: dict[str, Callable[[object], str | None]] = {
+    "auto_remove": lambda v: "auto_remove dropped: dockpod always removes the container after reading its "
+    "exit state and result.",
+    "docker_url": lambda v: f"docker_url={show(v)} dropped: the profile's engine is used (set docker_url in "
+    "dockpod.toml to choose another).",
+    "docker_conn_id": lambda v: f"docker_conn_id={show(v)} dropped: set docker_conn_id in the local profile of "
+    "dockpod.toml for the registry login.",
+    "network_mode": lambda v: None if v in (None, "", "bridge", "default") else
+    f"network_mode={show(v)} dropped: name that network in the local profile's `network` in dockpod.toml.",
+    "mount_tmp_dir": lambda v: None if v is False else "mount_tmp_dir dropped: no host temporary directory "
+    "(and no AIRFLOW_TMP_DIR) is given to the container; use Volume.empty_dir for scratch space.",
+    "timeout": lambda v: "timeout dropped: it was the Docker API client's timeout, not a limit on the task "
+    "(container_task(timeout=...) is one).",
+}
+
+
+def show(value: object) -> str:
+    """Source-like text of a value read by :class:`ValueReader`."""
+    return value.source if isinstance(value, Dynamic) else repr(value)
+
+
+@dataclass(frozen=True)
+class CallReport:
+    """What happened to one DockerOperator call."""
+
+    line: int
+    task_id: str | None
+    verdict: str
+    action: str  # "migrated" or "left"
+    reasons: tuple[str, ...] = ()
+
+
+@dataclass
+class _Args:
+    """The arguments of one call: CST nodes by name, their values for the verdict, what stays unseen."""
+
+    nodes: dict[str, cst.Arg] = field(default_factory=dict)
+    values: dict[str, object] = field(default_factory=dict)
+    opaque: list[str] = field(default_factory=list)
+    positional: bool = False
+
+
+class CannotRewrite(Exception):
+    """A call the verdict allows but whose code shape the rewrite cannot spell faithfully."""
+
+
+# --- reading values -----------------------------------------------------------------------------
+
+
+def code(node: cst.CSTNode) -> str:
+    """Source text of one node."""
+    return cst.Module(body=[]).code_for_node(node)
+
+
+def _templated(text: str) -> bool:
+    return "{{" in text or "{%" in text
+
+
+class ValueReader:
+    """CST expression -> Python value, :class:`Dynamic` standing for what is known only at run time."""
+
+    def __init__(self, qualified: Callable[[cst.CSTNode], set[str]]) -> None:
+        self.qualified = qualified
+
+    def read(self, node: cst.BaseExpression) -> object:
+        """The value of ``node``: a literal, a Mount/DeviceRequest as the API dict, or Dynamic."""
+        if isinstance(node, cst.List | cst.Tuple) and not any(isinstance(e, cst.StarredElement)
+                                                             for e in node.elements):
+            items = [self.read(e.value) for e in node.elements]
+            return items if isinstance(node, cst.List) else tuple(items)
+        if isinstance(node, cst.Dict) and all(isinstance(e, cst.DictElement) for e in node.elements):
+            return {self._key(e.key): self.read(e.value) for e in node.elements}  # type: ignore[union-attr]
+        if isinstance(node, cst.Call) and self.qualified(node.func) & {*MOUNT, *DEVICE_REQUEST}:
+            return self._sdk_object(node)
+        try:
+            value = ast.literal_eval(code(node).strip())
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            return Dynamic(code(node).strip())
+        if isinstance(value, str) and _templated(value):
+            return Dynamic(code(node).strip())
+        return value
+
+    def _key(self, node: cst.BaseExpression) -> object:
+        value = self.read(node)
+        return value if not isinstance(value, list | dict) else Dynamic(code(node).strip())
+
+    def _sdk_object(self, node: cst.Call) -> object:
+        args = [self.read(a.value) for a in node.args if a.keyword is None and not a.star]
+        kwargs = {a.keyword.value: self.read(a.value) for a in node.args if a.keyword is not None}
+        if any(a.star for a in node.args) or _any_dynamic([*args, *kwargs.values()]):
+            return Dynamic(code(node).strip())
+        import docker.types
+
+        make = docker.types.Mount if self.qualified(node.func) & set(MOUNT) else docker.types.DeviceRequest
+        try:
+            return dict(make(*args, **kwargs))
+        except (TypeError, ValueError, docker.errors.DockerException):
+            return Dynamic(code(node).strip())
+
+
+def _any_dynamic(values: Sequence[object]) -> bool:
+    for value in values:
+        if isinstance(value, Dynamic):
+            return True
+        if isinstance(value, dict) and _any_dynamic([*value.keys(), *value.values()]):
+            return True
+        if isinstance(value, list | tuple) and _any_dynamic(value):
+            return True
+    return False
+
+
+def read_args(call: cst.Call, reader: ValueReader) -> _Args:
+    """Sort a call's arguments into named nodes and values, ``**splats`` and positional arguments."""
+    out = _Args()
+    for arg in call.args:
+        if arg.star == "**":
+            out.opaque.append(code(arg.value).strip().join(("**", "")))
+        elif arg.star == "*" or arg.keyword is None:
+            out.positional = True
+            out.opaque.append("positional arguments")
+        else:
+            out.nodes[arg.keyword.value] = arg
+            out.values[arg.keyword.value] = reader.read(arg.value)
+    return out
+
+
+def xcom_used(source: str) -> bool | None:
+    """True when the file reads XComs at all (a coarse, per-file look); None when it cannot tell."""
+    return True if any(word in source for word in ("xcom_pull", ".output", "XComArg")) else None
+
+
+# --- writing comments ---------------------------------------------------------------------------
+
+
+def comment_lines(texts: Sequence[str]) -> list[str]:
+    """``# dockpod: ...`` comment lines for ``texts``, wrapped, continuation lines indented."""
+    lines: list[str] = []
+    for text in texts:
+        wrapped = textwrap.wrap(text, COMMENT_WIDTH - len(MARK) - 1) or [""]
+        lines.append(f"{MARK} {wrapped[0]}")
+        lines += [f"#   {rest}" for rest in wrapped[1:]]
+    return lines
+
+
+def with_comments(statement: Any, lines: Sequence[str]) -> Any:
+    """``statement`` with ``lines`` above it, unless they are there already (idempotency)."""
+    present = {line.comment.value for line in statement.leading_lines if line.comment is not None}
+    new = [line for line in lines if line not in present or not line.startswith(MARK)]
+    if all(line in present for line in lines if line.startswith(MARK)):
+        return statement
+    empty = [cst.EmptyLine(indent=True, comment=cst.Comment(line)) for line in new]
+    return statement.with_changes(leading_lines=[*statement.leading_lines, *empty])
+
+
+# --- qualified names without scope analysis -----------------------------------------------------
+
+
+def dotted(node: cst.CSTNode) -> str | None:
+    """``a.b.C`` for a Name or an Attribute chain of Names, else None."""
+    parts: list[str] = []
+    while isinstance(node, cst.Attribute):
+        parts.append(node.attr.value)
+        node = node.value
+    if not isinstance(node, cst.Name):
+        return None
+    parts.append(node.value)
+    return ".".join(reversed(parts))
+
+
+def import_table(module: cst.Module) -> dict[str, str]:
+    """Local name -> qualified name, from the module's top-level imports (what the names were imported as).
+
+    Scope analysis would cost more than the whole rewrite; DAG files import at the top.
+    """
+    table: dict[str, str] = {}
+    for statement in module.body:
+        if not isinstance(statement, cst.SimpleStatementLine):
+            continue
+        for small in statement.body:
+            if isinstance(small, cst.ImportFrom) and not small.relative and small.module is not None \
+                    and not isinstance(small.names, cst.ImportStar):
+                base = dotted(small.module)
+                for alias in small.names:
+                    name = dotted(alias.name)
+                    local = alias.asname.name.value if alias.asname else name  # type: ignore[union-attr]
+                    table[str(local)] = f"{base}.{name}"
+            elif isinstance(small, cst.Import):
+                for alias in small.names:
+                    name = str(dotted(alias.name))
+                    if alias.asname is not None:
+                        table[alias.asname.name.value] = name  # type: ignore[union-attr]
+                    else:
+                        table[name.split(".")[0]] = name.split(".")[0]
+    return table
+
+
+def qualify(table: dict[str, str], node: cst.CSTNode) -> str | None:
+    """The qualified name of a Name/Attribute expression, through the import table."""
+    return qualify_dotted(table, dotted(node))
+
+
+def qualify_dotted(table: dict[str, str], spelled: str | None) -> str | None:
+    """The qualified name of ``a.b.C`` as spelled in the module, through the import table."""
+    if spelled is None:
+        return None
+    head, _, rest = spelled.partition(".")
+    base = table.get(head)
+    if base is None:
+        return None
+    return f"{base}.{rest}" if rest else base
+
+
+# --- the codemod base: one class per target -----------------------------------------------------
+
+
+class DockerCallCodemod(cst.CSTTransformer):
+    """Base of the two targets: finds DockerOperator calls by qualified name, judges and comments them.
+
+    Subclasses implement :meth:`rewrite_call` (the new call, or raise :class:`CannotRewrite`) and call
+    :meth:`add_import` for what the new calls use; :meth:`transform` applies the import edits.
+    """
+
+    DESCRIPTION = "Find DockerOperator calls (base class)."
+
+    def __init__(self, source: str = "") -> None:
+        super().__init__()
+        self.table: dict[str, str] = {}
+        self.reader = ValueReader(self._qualified)
+        self.xcom_used = xcom_used(source)
+        self.reports: list[CallReport] = []
+        self._notes: list[list[str]] = []
+        self._source = source
+        self._lines: list[int] = []
+        self._seen = 0
+        self._order: dict[int, int] = {}
+        self.imports_added: list[tuple[str, str]] = []
+        self.imports_unused: list[tuple[str, str]] = []
+
+    def transform(self, module: cst.Module) -> cst.Module:
+        """Rewrite ``module``; the imports are fixed afterwards in one pass."""
+        from dockpod.migrate._imports import fix_imports
+
+        self.table = import_table(module)
+        if not set(self.table.values()) & set(DOCKER_OPERATOR):
+            return module
+        self._lines = _call_lines(self._source, self.table)
+        new = module.visit(self)
+        if not any(r.action == "migrated" for r in self.reports):
+            return new
+        remove = [tuple(path.rsplit(".", 1)) for path in (*DOCKER_OPERATOR, *MOUNT, *DEVICE_REQUEST)]
+        return fix_imports(new, add=self.imports_added, remove_unused=remove)  # type: ignore[arg-type]
+
+    def _qualified(self, node: cst.CSTNode) -> set[str]:
+        name = qualify(self.table, node)
+        return {name} if name else set()
+
+    # statements collect the comment lines of the calls inside them
+    def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
+        self._notes.append([])
+
+    def leave_SimpleStatementLine(self, original: cst.SimpleStatementLine,
+                                  updated: cst.SimpleStatementLine) -> cst.SimpleStatementLine:
+        notes = self._notes.pop()
+        return with_comments(updated, notes) if notes else updated
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if self._qualified(node.func) & set(DOCKER_OPERATOR):
+            self._order[id(node)] = self._seen
+            self._seen += 1
+
+    def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        if not self._qualified(original.func) & set(DOCKER_OPERATOR):
+            return updated
+        args = read_args(original, self.reader)
+        verdict = assess(args.values, opaque=tuple(args.opaque), xcom_used=self.xcom_used)
+        task_id = args.values.get("task_id")
+        task_id = task_id if isinstance(task_id, str) else None
+        index = self._order.get(id(original), -1)
+        line = self._lines[index] if 0 <= index < len(self._lines) else 0
+        if verdict.verdict != "manual" and not args.positional:
+            try:
+                new, notes = self.rewrite_call(updated, args, verdict)
+            except CannotRewrite as exc:
+                verdict = Assessment("manual", (*verdict.reasons, str(exc)))
+            else:
+                review = [f"review: {reason}" for reason in verdict.reasons] if verdict.verdict == "review" else []
+                self._note([*review, *notes])
+                self.reports.append(CallReport(line, task_id, verdict.verdict, "migrated", verdict.reasons))
+                return new
+        reasons = verdict.reasons or ("positional arguments: DockerOperator takes keyword arguments only.",)
+        self._note(list(reasons))
+        self.reports.append(CallReport(line, task_id, "manual", "left", reasons))
+        return updated
+
+    def _note(self, texts: list[str]) -> None:
+        if self._notes and texts:
+            self._notes[-1].extend(comment_lines(texts))
+
+    def rewrite_call(self, call: cst.Call, args: _Args, verdict: Assessment) -> tuple[cst.Call, list[str]]:
+        """The rewritten call and the note lines to put above it."""
+        raise NotImplementedError
+
+    def add_import(self, module: str, name: str) -> None:
+        """Schedule ``from module import name`` (merged into an existing import when there is one)."""
+        if (module, name) not in self.imports_added:
+            self.imports_added.append((module, name))
+
+
+def _call_lines(source: str, table: dict[str, str]) -> list[int]:
+    """Lines of the calls whose callee is spelled like DockerOperator, in source order.
+
+    The CST visits calls in the same order (pre-order is source order of their starts), so the
+    n-th DockerOperator call of the CST is the n-th here; :mod:`ast` gives lines for free.
+    """
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return []
+    calls = [(n.lineno, n.col_offset) for n in ast.walk(tree)
+             if isinstance(n, ast.Call) and qualify_dotted(table, _ast_dotted(n.func)) in DOCKER_OPERATOR]
+    return [line for line, _ in sorted(calls)]
+
+
+def _ast_dotted(node: ast.expr) -> str | None:
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    parts.append(node.id)
+    return ".".join(reversed(parts))
+
+
+# --- editing argument lists ---------------------------------------------------------------------
+
+
+def kwarg(name: str, value: cst.BaseExpression, like: cst.Arg | None = None) -> cst.Arg:
+    """A keyword argument; with ``like``, keeping that argument's comma and spacing (and comments)."""
+    new = cst.Arg(value=value, keyword=cst.Name(name), equal=cst.AssignEqual(
+        whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")))
+    if like is not None:
+        new = new.with_changes(comma=like.comma, equal=like.equal, whitespace_after_arg=like.whitespace_after_arg)
+    return new
+
+
+def dict_expr(items: Sequence[tuple[str, cst.BaseExpression]]) -> cst.Dict:
+    """``{"key": value, ...}`` on one line, values as given."""
+    elements = []
+    for i, (key, value) in enumerate(items):
+        last = i == len(items) - 1
+        comma = cst.MaybeSentinel.DEFAULT if last else cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+        elements.append(cst.DictElement(cst.SimpleString(f'"{key}"'), value, comma=comma))
+    return cst.Dict(elements)
+
+
+def expr(text: str) -> cst.BaseExpression:
+    """Parse one expression."""
+    return cst.parse_expression(text)
+
+
+def assemble(original: Sequence[cst.Arg], slots: Sequence[cst.Arg | None], extra: Sequence[cst.Arg]) -> list[cst.Arg]:
+    """The new argument list: ``slots[i]`` replaces ``original[i]`` (None drops it), ``extra`` appended.
+
+    A dropped argument's comma goes to the argument before it when that one has no comment of its
+    own, so a trailing comment is kept; appended arguments copy the separator of the list.
+    """
+    out: list[cst.Arg] = []
+    for old, new in zip(original, slots, strict=True):
+        if new is not None:
+            out.append(new)
+        elif out and ((_has_comment(old.comma) and not _has_comment(out[-1].comma)) or old is original[-1]):
+            out[-1] = out[-1].with_changes(comma=old.comma)
+    if not out:
+        return list(extra)
+    if extra:
+        separator = _separator(out)
+        last_comma = out[-1].comma
+        out[-1] = out[-1].with_changes(comma=separator)
+        added = [e.with_changes(comma=separator) for e in extra]
+        added[-1] = added[-1].with_changes(comma=last_comma)
+        out += added
+    return out
+
+
+def _separator(args: Sequence[cst.Arg]) -> cst.Comma:
+    for arg in args[:-1]:
+        if isinstance(arg.comma, cst.Comma) and not _has_comment(arg.comma):
+            return arg.comma
+    last = args[-1].comma if args else cst.MaybeSentinel.DEFAULT
+    if isinstance(last, cst.Comma) and isinstance(last.whitespace_after, cst.ParenthesizedWhitespace):
+        return last.with_changes(whitespace_after=last.whitespace_after.with_changes(
+            first_line=cst.TrailingWhitespace()))
+    return cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+
+
+def _has_comment(comma: object) -> bool:
+    if not isinstance(comma, cst.Comma):
+        return False
+    after = comma.whitespace_after
+    return isinstance(after, cst.ParenthesizedWhitespace) and after.first_line.comment is not None

@@ -1,0 +1,425 @@
+"""Find DockerOperator and KubernetesPodOperator uses in one module's syntax tree (:mod:`ast`).
+
+Names are matched by what they were imported as (``from airflow.providers.docker.operators import
+docker`` then ``docker.DockerOperator``), not by spelling. Argument values become plain Python values
+when the source spells them out (literals, module constants assigned once, ``Mount(...)`` calls) and
+:class:`~dockpod.migrate.assess.Dynamic` otherwise.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from dockpod.migrate import _names as names
+from dockpod.migrate.assess import Dynamic, has_dynamic
+
+_XCOM_IN_TEMPLATE = re.compile(r"""xcom_pull\(\s*(?:task_ids\s*=\s*)?\[?\s*['"]([^'"]+)['"]""")
+_DEPTH = 20
+#: Line ends as the parser counts them (not str.splitlines, which also splits on form feeds and more).
+_LINE_END = re.compile(r"(?<=\r\n)|(?<=\r)(?!\n)|(?<=\n)")
+
+
+@dataclass(frozen=True)
+class Found:
+    """One use found in a module, before it is judged."""
+
+    line: int
+    column: int
+    operator: str
+    kind: str  # call | partial | decorator | subclass | default_args
+    task_id: object = None
+    image: object = None
+    kwargs: dict[str, object] = field(default_factory=dict)
+    opaque: tuple[str, ...] = ()
+    variable: str | None = None
+    output_read: bool = False
+    defined_at: int | None = None  # the line of the subclass a call instantiates
+
+
+@dataclass(frozen=True)
+class Module:
+    """Everything found in one module: the uses, and which task ids and variables have their XCom read."""
+
+    found: tuple[Found, ...]
+    xcom_task_ids: frozenset[str]
+    xcom_variables: frozenset[str]
+
+
+def find(source: str) -> Module:
+    """Every DockerOperator-related use in ``source``; raises SyntaxError for a module that does not parse."""
+    tree = ast.parse(source)
+    finder = _Finder(source, tree)
+    finder.visit(tree)
+    return Module(tuple(finder.found), frozenset(finder.xcom_ids), frozenset(finder.xcom_vars))
+
+
+class _Finder(ast.NodeVisitor):
+    def __init__(self, source: str, tree: ast.Module) -> None:
+        self.lines = _LINE_END.split(source)
+        self.imports: dict[str, str] = {}
+        self.constants: dict[str, ast.expr] = {}
+        self.subclasses: dict[str, int] = {}
+        self.taskflow: set[str] = set()
+        self.found: list[Found] = []
+        self.consumed: set[int] = set()
+        self.defaults_stack: list[tuple[dict[str, object], tuple[str, ...]]] = []
+        self.named_dags: dict[str, tuple[dict[str, object], tuple[str, ...]]] = {}
+        self.reported_defaults: set[int] = set()
+        self.assigned: dict[int, str] = {}
+        self.output_calls: set[int] = set()
+        self.xcom_ids: set[str] = set()
+        self.xcom_vars: set[str] = set()
+        self._prepare(tree)
+
+    # --- pre-pass: imports, module constants, subclasses, TaskFlow functions ---------------------
+
+    def _prepare(self, tree: ast.Module) -> None:
+        counts: dict[str, int] = {}
+        classes: list[ast.ClassDef] = []
+        functions: list[ast.FunctionDef | ast.AsyncFunctionDef] = []
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ClassDef):
+                classes.append(node)
+            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                functions.append(node)
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.asname:
+                        self.imports[alias.asname] = alias.name
+                    else:
+                        head = alias.name.split(".")[0]
+                        self.imports[head] = head
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                for alias in node.names:
+                    if alias.name == "*":
+                        for qualified in names.DOCKER_OPERATOR | names.KUBERNETES_POD_OPERATOR:
+                            module, _, name = qualified.rpartition(".")
+                            if module == node.module:
+                                self.imports[name] = qualified
+                    else:
+                        self.imports[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+        for statement in tree.body:
+            targets = statement.targets if isinstance(statement, ast.Assign) else (
+                [statement.target] if isinstance(statement, ast.AnnAssign) and statement.value else [])
+            for target in targets:
+                if isinstance(target, ast.Name):
+                    counts[target.id] = counts.get(target.id, 0) + 1
+                    self.constants[target.id] = statement.value  # type: ignore[assignment]
+        for name, count in counts.items():
+            if count > 1:
+                del self.constants[name]
+        changed = True
+        while changed:
+            changed = False
+            for cls in classes:
+                if cls.name not in self.subclasses and any(self.operator(base) == "DockerOperator"
+                                                           or (isinstance(base, ast.Name)
+                                                               and base.id in self.subclasses)
+                                                           for base in cls.bases):
+                    self.subclasses[cls.name] = cls.lineno
+                    changed = True
+        for function in functions:
+            for decorator in function.decorator_list:
+                target = decorator.func if isinstance(decorator, ast.Call) else decorator
+                while isinstance(target, ast.Attribute) and self.qualname(target) not in names.TASK_DECORATOR:
+                    target = target.value
+                if self.qualname(target) in names.TASK_DECORATOR:
+                    self.taskflow.add(function.name)
+
+    # --- names ---------------------------------------------------------------------------------
+
+    def qualname(self, node: ast.expr) -> str | None:
+        parts: list[str] = []
+        while isinstance(node, ast.Attribute):
+            parts.append(node.attr)
+            node = node.value
+        if not isinstance(node, ast.Name) or node.id not in self.imports:
+            return None
+        return ".".join([self.imports[node.id], *reversed(parts)])
+
+    def operator(self, func: ast.expr) -> str | None:
+        """The operator a callee names: DockerOperator, KubernetesPodOperator, a local subclass, or None."""
+        qualified = self.qualname(func) or ""
+        if qualified in names.DOCKER_OPERATOR or qualified.endswith(".DockerOperator"):
+            return "DockerOperator"
+        if qualified in names.KUBERNETES_POD_OPERATOR or qualified.endswith(".KubernetesPodOperator"):
+            return "KubernetesPodOperator"
+        if isinstance(func, ast.Name) and func.id in self.subclasses:
+            return func.id
+        return None
+
+    def segment(self, node: ast.AST) -> str:
+        """The source text of ``node``, whitespace collapsed (``ast.get_source_segment`` without its re-split)."""
+        first, last = node.lineno - 1, node.end_lineno - 1  # type: ignore[attr-defined,operator]
+        start, end = node.col_offset, node.end_col_offset  # type: ignore[attr-defined]
+        lines = [line.encode() for line in self.lines[first:last + 1]]
+        if not lines or end is None:
+            return ast.unparse(node)
+        text = lines[0][start:end] if len(lines) == 1 else lines[0][start:] + b"".join(lines[1:-1]) + lines[-1][:end]
+        return " ".join(text.decode(errors="replace").split())
+
+    # --- values --------------------------------------------------------------------------------
+
+    def value(self, node: ast.expr, depth: int = 0) -> object:
+        """The Python value ``node`` spells out, or Dynamic with its source text."""
+        if depth > _DEPTH:
+            return Dynamic(self.segment(node))
+        if isinstance(node, ast.Constant):
+            if isinstance(node.value, str) and "{{" in node.value:
+                return Dynamic(self.segment(node))
+            return node.value
+        if isinstance(node, ast.List | ast.Tuple | ast.Set):
+            items: list[object] = []
+            for item in node.elts:
+                if not isinstance(item, ast.Starred):
+                    items.append(self.value(item, depth + 1))
+                    continue
+                spliced = self.value(item.value, depth + 1)
+                if not isinstance(spliced, list | tuple):
+                    return Dynamic(self.segment(node))
+                items.extend(spliced)
+            return tuple(items) if isinstance(node, ast.Tuple) else items
+        if isinstance(node, ast.Dict):
+            if any(key is None for key in node.keys):
+                return Dynamic(self.segment(node))
+            pairs = [(self.value(k, depth + 1), self.value(v, depth + 1)) for k, v in zip(node.keys, node.values,
+                                                                                            strict=True)]
+            try:
+                return dict(pairs)
+            except TypeError:
+                return Dynamic(self.segment(node))
+        if (isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd)
+                and isinstance(node.operand, ast.Constant) and isinstance(node.operand.value, int | float)):
+            return -node.operand.value if isinstance(node.op, ast.USub) else node.operand.value
+        if isinstance(node, ast.Name) and node.id in self.constants:
+            resolved = self.value(self.constants[node.id], depth + 1)
+            return Dynamic(node.id) if has_dynamic(resolved) else resolved
+        if isinstance(node, ast.Call) and self.qualname(node.func) in names.MOUNT:
+            return self.mount(node, depth)
+        return Dynamic(self.segment(node))
+
+    def mount(self, node: ast.Call, depth: int) -> object:
+        """A docker.types.Mount(...) call as the Engine API dict it builds, or Dynamic."""
+        given: dict[str, Any] = dict(zip(("target", "source", "type", "read_only"), node.args, strict=False))
+        given.update({kw.arg: kw.value for kw in node.keywords if kw.arg})
+        if len(node.args) > 4 or any(kw.arg is None for kw in node.keywords):
+            return Dynamic(self.segment(node))
+        values = {key: self.value(expr, depth + 1) for key, expr in given.items()}
+        if has_dynamic(values):
+            return Dynamic(self.segment(node))
+        mount = {"Target": values.get("target"), "Source": values.get("source"),
+                 "Type": values.get("type", "volume"), "ReadOnly": bool(values.get("read_only", False))}
+        if values.get("tmpfs_size") is not None:
+            mount["TmpfsOptions"] = {"SizeBytes": values["tmpfs_size"]}
+        return mount
+
+    def arguments(self, call: ast.Call) -> tuple[dict[str, object], list[str]]:
+        """Keyword values of a call, and what it passes that cannot be seen."""
+        kwargs: dict[str, object] = {}
+        opaque = [f"positional argument {self.segment(arg)}" for arg in call.args]
+        for keyword in call.keywords:
+            if keyword.arg is None:
+                opaque.append(f"**{self.segment(keyword.value)}")
+            else:
+                kwargs[keyword.arg] = self.value(keyword.value)
+        return kwargs, opaque
+
+    # --- default_args ---------------------------------------------------------------------------
+
+    def dag_defaults(self, call: ast.Call) -> tuple[dict[str, object], tuple[str, ...]] | None:
+        """The DockerOperator arguments among a DAG's (or an operator's) ``default_args``."""
+        from dockpod.backends.table import DOCKER_ARGUMENTS
+
+        expr = next((kw.value for kw in call.keywords if kw.arg == "default_args"), None)
+        if expr is None:
+            return None
+        source = expr
+        if isinstance(expr, ast.Name) and expr.id in self.constants:
+            expr = self.constants[expr.id]
+        if not isinstance(expr, ast.Dict):
+            return {}, (f"the DAG's default_args ({self.segment(source)})",)
+        defaults: dict[str, object] = {}
+        opaque: list[str] = []
+        for key, value in zip(expr.keys, expr.values, strict=True):
+            if key is None:
+                opaque.append(f"**{self.segment(value)} in default_args")
+            elif isinstance(key, ast.Constant) and key.value in DOCKER_ARGUMENTS:
+                defaults[key.value] = self.value(value)
+        if defaults and id(expr) not in self.reported_defaults:
+            self.reported_defaults.add(id(expr))
+            self.found.append(Found(expr.lineno, expr.col_offset + 1, "DockerOperator", "default_args",
+                                    kwargs=dict(defaults)))
+        return defaults, tuple(opaque)
+
+    def is_dag(self, func: ast.expr, kinds: frozenset[str]) -> bool:
+        qualified = self.qualname(func) or ""
+        return qualified in kinds or (qualified.endswith((".DAG", ".dag")) and qualified.startswith("airflow"))
+
+    def current_defaults(self, kwargs: dict[str, Any], call: ast.Call | None) -> tuple[dict[str, object], tuple]:
+        """The default_args reaching a call: its DAG context, ``dag=`` or the file's only named DAG."""
+        chosen: tuple[dict[str, object], tuple[str, ...]] = ({}, ())
+        dag = kwargs.get("dag")
+        dag_expr = next((kw.value for kw in call.keywords if kw.arg == "dag"), None) if call else None
+        if isinstance(dag_expr, ast.Name) and dag_expr.id in self.named_dags:
+            chosen = self.named_dags[dag_expr.id]
+        elif self.defaults_stack:
+            chosen = self.defaults_stack[-1]
+        elif dag is None and len(self.named_dags) == 1:
+            chosen = next(iter(self.named_dags.values()))
+        own = self.dag_defaults(call) if call else None
+        if own:
+            return {**chosen[0], **own[0]}, chosen[1] + own[1]
+        return chosen
+
+    # --- visitors ------------------------------------------------------------------------------
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        if len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) and isinstance(node.value, ast.Call):
+            self.assigned[id(node.value)] = node.targets[0].id
+            if self.is_dag(node.value.func, names.DAG_CONSTRUCTOR):
+                defaults = self.dag_defaults(node.value)
+                if defaults is not None:
+                    self.named_dags[node.targets[0].id] = defaults
+        self.generic_visit(node)
+
+    def visit_With(self, node: ast.With) -> None:
+        pushed = 0
+        for item in node.items:
+            self.visit(item)
+            call = item.context_expr
+            if isinstance(call, ast.Call) and self.is_dag(call.func, names.DAG_CONSTRUCTOR):
+                defaults = self.dag_defaults(call)
+                if defaults is not None:
+                    self.defaults_stack.append(defaults)
+                    pushed += 1
+                    if isinstance(item.optional_vars, ast.Name):
+                        self.named_dags[item.optional_vars.id] = defaults
+        for statement in node.body:
+            self.visit(statement)
+        del self.defaults_stack[len(self.defaults_stack) - pushed:]
+
+    def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        pushed = 0
+        for decorator in node.decorator_list:
+            self.visit(decorator)
+            target = decorator.func if isinstance(decorator, ast.Call) else decorator
+            if isinstance(decorator, ast.Call) and self.is_dag(target, names.DAG_DECORATOR):
+                defaults = self.dag_defaults(decorator)
+                if defaults is not None:
+                    self.defaults_stack.append(defaults)
+                    pushed += 1
+            elif self.is_docker_decorator(target):
+                self.record_decorator(node, decorator)
+        self.visit(node.args)
+        if node.returns:
+            self.visit(node.returns)
+        for statement in node.body:
+            self.visit(statement)
+        del self.defaults_stack[len(self.defaults_stack) - pushed:]
+
+    visit_AsyncFunctionDef = visit_FunctionDef
+
+    def is_docker_decorator(self, target: ast.expr) -> bool:
+        if self.qualname(target) in names.DOCKER_DECORATOR:
+            return True
+        return (isinstance(target, ast.Attribute) and target.attr == "docker"
+                and self.qualname(target.value) in names.TASK_DECORATOR)
+
+    def record_decorator(self, node: ast.FunctionDef | ast.AsyncFunctionDef, decorator: ast.expr) -> None:
+        kwargs, opaque = self.arguments(decorator) if isinstance(decorator, ast.Call) else ({}, [])
+        for name in names.DECORATOR_ONLY:
+            kwargs.pop(name, None)
+        defaults, more = self.current_defaults(kwargs, None)
+        self.found.append(Found(decorator.lineno, decorator.col_offset + 1, "@task.docker", "decorator",
+                                task_id=kwargs.get("task_id", node.name), image=kwargs.get("image"),
+                                kwargs={**defaults, **kwargs}, opaque=tuple(opaque) + more))
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        if node.name in self.subclasses:
+            kwargs: dict[str, object] = {}
+            opaque: list[str] = []
+            for child in ast.walk(node):
+                if (isinstance(child, ast.Call) and isinstance(child.func, ast.Attribute)
+                        and child.func.attr == "__init__" and isinstance(child.func.value, ast.Call)
+                        and isinstance(child.func.value.func, ast.Name) and child.func.value.func.id == "super"):
+                    kwargs, opaque = self.arguments(child)
+                    opaque = [o for o in opaque if not o.startswith("**")]  # the caller's own arguments
+                    break
+            self.found.append(Found(node.lineno, node.col_offset + 1, node.name, "subclass",
+                                    image=kwargs.get("image"), kwargs=kwargs, opaque=tuple(opaque)))
+        self.generic_visit(node)
+
+    def visit_Attribute(self, node: ast.Attribute) -> None:
+        if node.attr == "output":
+            if isinstance(node.value, ast.Name):
+                self.xcom_vars.add(node.value.id)
+            elif isinstance(node.value, ast.Call):
+                self.output_calls.add(id(node.value))
+        self.generic_visit(node)
+
+    def visit_Constant(self, node: ast.Constant) -> None:
+        if isinstance(node.value, str) and "xcom_pull" in node.value:
+            self.xcom_ids.update(_XCOM_IN_TEMPLATE.findall(node.value))
+
+    def visit_Call(self, node: ast.Call) -> None:
+        if id(node) not in self.consumed:
+            self.record_call(node)
+        self.note_xcom(node)
+        self.generic_visit(node)
+
+    def note_xcom(self, node: ast.Call) -> None:
+        func = node.func
+        name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+        if name == "xcom_pull":
+            expr = next((kw.value for kw in node.keywords if kw.arg == "task_ids"), node.args[0] if node.args else None)
+            value = self.value(expr) if expr is not None else None
+            for item in value if isinstance(value, list | tuple) else [value]:
+                if isinstance(item, str):
+                    self.xcom_ids.add(item)
+        elif name == "XComArg" or (isinstance(func, ast.Name) and func.id in self.taskflow):
+            for arg in [*node.args, *(kw.value for kw in node.keywords)]:
+                if isinstance(arg, ast.Name):
+                    self.xcom_vars.add(arg.id)
+
+    def record_call(self, node: ast.Call) -> None:
+        func = node.func
+        if isinstance(func, ast.Attribute) and func.attr in ("expand", "expand_kwargs") and isinstance(
+                func.value, ast.Call) and isinstance(func.value.func, ast.Attribute) and (
+                func.value.func.attr == "partial"):
+            operator = self.operator(func.value.func.value)
+            if operator is None:
+                return
+            kwargs, opaque = self.arguments(func.value)
+            self.consumed.add(id(func.value))
+            if func.attr == "expand":
+                kwargs.update({kw.arg: Dynamic(self.segment(kw.value)) for kw in node.keywords if kw.arg})
+                opaque += [f"**{self.segment(kw.value)} in .expand()" for kw in node.keywords if kw.arg is None]
+            else:
+                opaque += [f".expand_kwargs({', '.join(self.segment(a) for a in node.args)})"]
+            self.add(node, operator, "partial", kwargs, opaque)
+        elif isinstance(func, ast.Attribute) and func.attr == "partial" and (operator := self.operator(func.value)):
+            kwargs, opaque = self.arguments(node)
+            self.add(node, operator, "partial", kwargs, [*opaque, "the values given to .expand() later"])
+        elif operator := self.operator(func):
+            kwargs, opaque = self.arguments(node)
+            self.add(node, operator, "call", kwargs, opaque)
+
+    def add(self, node: ast.Call, operator: str, kind: str, kwargs: dict[str, object], opaque: list[str]) -> None:
+        from dockpod.backends.table import BASE_OPERATOR_PASSTHROUGH, DOCKER_ARGUMENTS
+
+        extra: tuple[str, ...] = ()
+        if operator != "KubernetesPodOperator":
+            if operator != "DockerOperator":  # a subclass takes arguments of its own
+                for name in [n for n in kwargs if n not in DOCKER_ARGUMENTS and n not in BASE_OPERATOR_PASSTHROUGH]:
+                    opaque.append(f"what {operator} does with its own argument {name}")
+                    del kwargs[name]
+            defaults, extra = self.current_defaults(kwargs, node)
+            kwargs = {**defaults, **kwargs}
+        self.found.append(Found(node.lineno, node.col_offset + 1, operator, kind, task_id=kwargs.get("task_id"),
+                                image=kwargs.get("image"), kwargs=kwargs, opaque=tuple(opaque) + extra,
+                                variable=self.assigned.get(id(node)), output_read=id(node) in self.output_calls,
+                                defined_at=self.subclasses.get(operator)))
+

@@ -1,0 +1,205 @@
+"""The migration verdict of one DockerOperator call: ``auto``, ``review`` or ``manual``, with reasons.
+
+Shared by ``dockpod audit`` (which reads calls with :mod:`ast`) and ``dockpod migrate`` (which
+rewrites them with LibCST): both hand :func:`assess` the keyword arguments of a call as plain Python
+values, with :class:`Dynamic` standing for what cannot be known before run time. Nothing here parses
+source code.
+
+The per-argument knowledge comes from :data:`dockpod.backends.table.DOCKER_ARGUMENTS` (verdict,
+``accepts``, note and fix of every DockerOperator argument); this module adds only what the audit
+needs on top of it, as data: which arguments may stay expressions, and which always need a look.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+__all__ = [
+    "ALWAYS_REVIEW",
+    "CARRIED_AS_EXPRESSION",
+    "PLACEHOLDER_IMAGE",
+    "Assessment",
+    "Dynamic",
+    "Verdict",
+    "assess",
+    "has_dynamic",
+    "worst",
+]
+
+Verdict = Literal["auto", "review", "manual"]
+
+_RANK: dict[str, int] = {"auto": 0, "review": 1, "manual": 2}
+
+
+@dataclass(frozen=True)
+class Dynamic:
+    """A value the tool cannot know before run time; ``source`` is its source text."""
+
+    source: str
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """The verdict for one call and one sentence per reason (empty for ``auto``)."""
+
+    verdict: Verdict
+    reasons: tuple[str, ...] = ()
+
+
+#: Translated arguments that ``migrate`` carries over as expressions: a run-time value is fine.
+CARRIED_AS_EXPRESSION = frozenset(
+    """image command entrypoint environment working_dir user mem_limit cpus shm_size cap_add dns dns_search
+    extra_hosts hostname labels skip_on_exit_code force_pull""".split()
+)
+
+#: Translated arguments that always need a person to look, with the reason.
+ALWAYS_REVIEW: dict[str, str] = {
+    "env_file": "env_file is read into env once, when the DAG is migrated; later edits of that file will "
+    "not reach the task.",
+    "device_requests": "device_requests translate for GPUs only (to limits nvidia.com/gpu, 'all' becomes 1); "
+    "check the count and that nothing else was requested.",
+}
+
+#: Arguments :func:`assess` judges itself instead of passing them to the reverse translation.
+_XCOM_ARGUMENT = "do_xcom_push"
+
+#: Stands in for an image the audit cannot see, so that the rest of the call can still be checked.
+PLACEHOLDER_IMAGE = "dockpod-audit.invalid/placeholder:latest"
+
+_XCOM_REASON = (
+    "the DAG reads this task's XCom: DockerOperator pushed the last log line, dockpod pushes only the JSON "
+    "the container writes to /airflow/xcom/return.json."
+)
+
+
+def assess(
+    kwargs: Mapping[str, object],
+    *,
+    opaque: tuple[str, ...] = (),
+    xcom_used: bool | None = None,
+) -> Assessment:
+    """Judge how a DockerOperator call with these keyword arguments migrates to dockpod.
+
+    ``kwargs`` maps argument names to literal Python values or :class:`Dynamic` (containers may hold
+    ``Dynamic`` items). ``opaque`` names what the tool could not see (``**extra``, positional
+    arguments); each makes the call at least ``review``. ``xcom_used`` is True when the DAG reads
+    this task's XCom, None when unknown.
+    """
+    from dockpod.backends.table import BASE_OPERATOR_PASSTHROUGH, DOCKER_ARGUMENTS
+
+    found: list[tuple[Verdict, str]] = []
+    literal: dict[str, Any] = {}
+    for name, value in kwargs.items():
+        rule = DOCKER_ARGUMENTS.get(name)
+        if rule is None:
+            if name not in BASE_OPERATOR_PASSTHROUGH:
+                found.append(("manual", f"{name} is an unknown argument: neither DockerOperator nor BaseOperator "
+                                        "takes it."))
+            continue
+        if name == _XCOM_ARGUMENT:
+            continue
+        if rule.verdict in ("rejected", "profile", "runtime"):
+            found.extend(_judge_untranslated(rule, value))
+        elif name in ALWAYS_REVIEW:
+            if isinstance(value, Dynamic) or value:
+                found.append(("review", ALWAYS_REVIEW[name]))
+        elif has_dynamic(value):
+            if name == "mounts":
+                found.append(("review", f"mounts come from {_show(value)}, which is known only at run time; "
+                                        "check that each one becomes the right volume."))
+            elif name not in CARRIED_AS_EXPRESSION:
+                found.append(("review", f"{name}={_show(value)} is known only at run time; check what it holds."))
+        else:
+            literal[name] = value
+    found.extend(_judge_xcom(kwargs.get(_XCOM_ARGUMENT), xcom_used))
+    found.extend(_translate(literal))
+    found.extend(("review", f"the audit cannot see {what}; check what it passes.") for what in opaque)
+    return _combine(found)
+
+
+def worst(*assessments: Assessment) -> Assessment:
+    """One assessment holding the most severe verdict and every reason, in order, without repeats."""
+    return _combine([(a.verdict, reason) for a in assessments for reason in a.reasons]
+                    + [(a.verdict, "") for a in assessments])
+
+
+def _judge_untranslated(rule: Any, value: object) -> list[tuple[Verdict, str]]:
+    """Rejected, profile and runtime arguments: the table's ``accepts`` decides, Dynamic is a doubt."""
+    severity: Verdict = "manual" if rule.verdict == "rejected" else "review"
+    if isinstance(value, Dynamic):
+        if severity == "manual":
+            return [("manual", f"cannot tell at parse time whether {rule.name}={value.source} is accepted: "
+                               f"{_sentence(rule.note)}")]
+        return [("review", f"{rule.name}={value.source} is known only at run time; {_sentence(rule.note)}")]
+    try:
+        accepted = rule.accepts(value)
+    except (TypeError, ValueError):
+        accepted = False
+    if accepted:
+        return []
+    if severity == "manual":
+        fix = f" {rule.fix}" if rule.fix else ""
+        return [("manual", f"{rule.name}={_show(value)}: {_sentence(rule.note)}{fix}")]
+    return [("review", f"{rule.name}={_show(value)}: {_sentence(rule.note)}")]
+
+
+def _judge_xcom(value: object, xcom_used: bool | None) -> list[tuple[Verdict, str]]:
+    """DockerOperator pushes by default; only a read of that value makes the difference matter."""
+    if value is False or not xcom_used:
+        return []
+    return [("review", _XCOM_REASON)]
+
+
+def _translate(literal: dict[str, Any]) -> list[tuple[Verdict, str]]:
+    """Run the literal subset through the reverse translation: errors are manual, notes review."""
+    from dockpod.backends.docker import spec_from_operator_kwargs
+    from dockpod.errors import SpecError, TranslationError
+
+    literal.setdefault("image", PLACEHOLDER_IMAGE)
+    try:
+        _spec, notes = spec_from_operator_kwargs(literal)
+    except (TranslationError, SpecError) as exc:
+        return [("manual", str(exc))]
+    except (TypeError, ValueError) as exc:
+        return [("manual", f"the arguments cannot be read: {exc}.")]
+    return [("review", _sentence(note)) for note in notes]
+
+
+def _combine(found: list[tuple[Verdict, str]]) -> Assessment:
+    verdict: Verdict = "auto"
+    reasons: list[str] = []
+    for severity, reason in found:
+        if _RANK[severity] > _RANK[verdict]:
+            verdict = severity
+        if reason and reason not in reasons:
+            reasons.append(reason)
+    return Assessment(verdict, tuple(reasons))
+
+
+def has_dynamic(value: object) -> bool:
+    """Whether ``value`` is, or holds anywhere inside it, a :class:`Dynamic`."""
+    if isinstance(value, Dynamic):
+        return True
+    if isinstance(value, Mapping):
+        return any(has_dynamic(k) or has_dynamic(v) for k, v in value.items())
+    if isinstance(value, list | tuple | set | frozenset):
+        return any(has_dynamic(item) for item in value)
+    return False
+
+
+def _show(value: object) -> str:
+    """Source-like text of a value that may hold Dynamic parts."""
+    if isinstance(value, Dynamic):
+        return value.source
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{_show(k)}: {_show(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_show(item) for item in value) + "]"
+    return repr(value)
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text if not text or text.endswith((".", "!", "?")) else text + "."

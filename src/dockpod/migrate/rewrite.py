@@ -1,0 +1,124 @@
+"""``dockpod migrate``: rewrite DockerOperator calls into ``container_task(...)`` calls.
+
+    from dockpod.migrate.rewrite import migrate_source, migrate_paths, write_atomic
+
+:func:`migrate_source` rewrites one file's text and returns a frozen :class:`MigrateResult` (the
+new text, one :class:`CallReport` per DockerOperator call, or the error); :func:`migrate_paths` does
+it for files and folders; :func:`write_atomic` replaces a file without ever leaving half of it.
+Which calls are rewritten is decided by :func:`dockpod.migrate.assess.assess` (``manual`` calls are
+left as they are, with a ``# dockpod:`` comment saying why).
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from dockpod.migrate._codemod import CallReport
+
+__all__ = ["CallReport", "MigrateResult", "Target", "migrate_paths", "migrate_source", "unified_diff",
+           "write_atomic"]
+
+#: What the calls become; ``kpo`` (a plain KubernetesPodOperator) is planned, not built yet.
+Target = Literal["dockpod"]
+#: Bytes that must appear in a file before it is parsed at all.
+_MARKERS = ("DockerOperator", "docker_operator")
+_SKIP_DIRS = frozenset({"__pycache__", "node_modules", "site-packages", "venv", ".venv", ".git"})
+
+
+@dataclass(frozen=True)
+class MigrateResult:
+    """The outcome for one file: ``changed``, ``unchanged`` or ``failed`` (with ``error``)."""
+
+    path: str
+    status: Literal["changed", "unchanged", "failed"]
+    original: str
+    migrated: str
+    calls: tuple[CallReport, ...] = ()
+    error: str | None = None
+
+    @property
+    def changed(self) -> bool:
+        """True when the file's text would change."""
+        return self.status == "changed"
+
+
+def migrate_source(source: str, *, target: Target = "dockpod", path: str = "<string>") -> MigrateResult:
+    """Rewrite the DockerOperator calls of one module's source text."""
+    if not any(marker in source for marker in _MARKERS):
+        return MigrateResult(path, "unchanged", source, source)
+    import libcst as cst
+
+    command = _command(target)(source)
+    try:
+        new = command.transform(cst.parse_module(source)).code
+    except cst.ParserSyntaxError as exc:
+        return MigrateResult(path, "failed", source, source, error=f"cannot parse: {exc.message} "
+                             f"(line {exc.raw_line}, column {exc.raw_column})")
+    calls = tuple(sorted(command.reports, key=lambda r: r.line))
+    return MigrateResult(path, "changed" if new != source else "unchanged", source, new, calls)
+
+
+def _command(target: Target) -> type:
+    if target != "dockpod":
+        raise ValueError(f"unknown migration target {target!r}; only 'dockpod' exists yet")
+    from dockpod.migrate._to_dockpod import DockerToContainerTask
+
+    return DockerToContainerTask
+
+
+def python_files(paths: Iterable[Path | str]) -> Iterator[Path]:
+    """Every ``.py`` file under ``paths`` (files as given), sorted, tool and VCS folders skipped."""
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            for root, dirs, files in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS and not d.startswith("."))
+                yield from (Path(root) / f for f in sorted(files) if f.endswith(".py"))
+        else:
+            yield path
+
+
+def migrate_paths(paths: Iterable[Path | str], *, target: Target = "dockpod") -> Iterator[MigrateResult]:
+    """:func:`migrate_source` for every Python file under ``paths``; unreadable files are ``failed``."""
+    for path in python_files(paths):
+        try:
+            source = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            yield MigrateResult(str(path), "failed", "", "", error=f"cannot read: {exc}")
+            continue
+        yield migrate_source(source, target=target, path=str(path))
+
+
+def unified_diff(result: MigrateResult) -> str:
+    """The change of one file as a unified diff (empty when unchanged)."""
+    return "".join(difflib.unified_diff(result.original.splitlines(keepends=True),
+                                        result.migrated.splitlines(keepends=True),
+                                        f"a/{result.path.lstrip('/')}", f"b/{result.path.lstrip('/')}"))
+
+
+def write_atomic(path: Path | str, text: str) -> None:
+    """Replace ``path`` with ``text``: a temporary file in the same folder, then a rename.
+
+    The file's permission bits are kept; on any error the original is untouched and the temporary
+    file removed.
+    """
+    path = Path(path)
+    mode = path.stat().st_mode & 0o7777 if path.exists() else None
+    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".dockpod-tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        if mode is not None:
+            os.chmod(temp, mode)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,14 @@
+from datetime import datetime
+
+from airflow.providers.docker.operators import docker
+from airflow.sdk import DAG
+
+with DAG("builder", start_date=datetime(2024, 1, 1), schedule=None):
+    # Needs the host's Docker daemon: builds an image inside the task.
+    docker.DockerOperator(
+        task_id="build_image",
+        image="docker:27-dind",
+        privileged=True,
+        network_mode="host",
+        command=["docker", "build", "-t", "app:latest", "/src"],
+    )

@@ -1,0 +1,135 @@
+"""dockpod audit over the corpus of DAG files (tests/migrate/corpus; read here, never run as DAGs).
+
+The expected result is tests/migrate/golden/audit.json. After a deliberate change, regenerate it with
+
+    cd tests/migrate && ../../.venv/bin/dockpod audit corpus --format json > golden/audit.json
+
+and read the diff before committing it.
+"""
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from dockpod.errors import DockpodError
+from dockpod.migrate import audit as audit_module
+from dockpod.migrate.audit import Audited, Failed, Skipped, audit_file, audit_paths, to_csv, to_json, to_sarif
+
+HERE = Path(__file__).resolve().parent
+GOLDEN = HERE / "golden" / "audit.json"
+
+
+@pytest.fixture
+def corpus(monkeypatch):
+    monkeypatch.chdir(HERE)
+    return "corpus"
+
+
+def test_corpus_matches_the_golden_report(corpus):
+    assert to_json(audit_paths([corpus], workers=1)) == GOLDEN.read_text(), "see this module's docstring"
+
+
+def test_the_process_pool_gives_the_same_report(corpus, monkeypatch):
+    monkeypatch.setattr(audit_module, "POOL_THRESHOLD", 1)
+    assert to_json(audit_paths([corpus], workers=2)) == GOLDEN.read_text()
+
+
+def test_corpus_covers_every_pattern(corpus):
+    report = audit_paths([corpus], workers=1)
+    files = list((HERE / "corpus").rglob("*.py"))
+    assert len(files) >= 15
+    kinds = {call.kind for call in report.calls}
+    assert kinds == {"call", "partial", "decorator", "subclass", "default_args"}
+    operators = {call.operator for call in report.calls}
+    assert {"DockerOperator", "KubernetesPodOperator", "@task.docker", "SparkSubmitDockerOperator"} <= operators
+    assert {call.verdict for call in report.calls} == {"auto", "review", "manual", None}
+    summary = report.summary()
+    assert summary["kubernetes_pod_operator"] == 4
+    assert summary["calls"] == summary["auto"] + summary["review"] + summary["manual"]
+    assert summary["files_parsed"] == summary["files"] - 1  # no_operator.py is never parsed
+    assert [path for path, _ in report.skipped] == ["corpus/dags/syntax_error.py"]
+    assert "syntax error at line 3" in report.skipped[0][1]
+
+
+def test_dynamic_task_ids_and_images_show_their_source(corpus):
+    calls = {call.task_id: call for call in audit_paths([corpus], workers=1).calls}
+    assert calls['f"load_{table}"'].image == "IMAGES[table]"
+    assert calls['f"load_{table}"'].verdict == "auto"
+
+
+def test_default_args_reach_the_operators_of_their_dag(corpus):
+    calls = {call.task_id: call for call in audit_paths([corpus + "/dags/default_args_remote.py"]).calls}
+    assert calls["pull_feed"].verdict == "manual"
+    assert calls["parse_feed"].verdict == "auto"  # its own arguments win over default_args
+    assert calls[None].kind == "default_args" and calls[None].line == 6
+
+
+def test_a_missing_path_is_an_error():
+    with pytest.raises(DockpodError, match="does not exist"):
+        audit_paths(["/no/such/dags"])
+
+
+def test_file_results_are_frozen_values(tmp_path, monkeypatch):
+    good = tmp_path / "dag.py"
+    good.write_text("from airflow.providers.docker.operators.docker import DockerOperator\n"
+                    "DockerOperator(task_id='t', image='alpine')\n")
+    binary = tmp_path / "binary.py"
+    binary.write_bytes(b"DockerOperator \xff\xfe")
+    assert isinstance(audit_file(str(good)), Audited)
+    assert audit_file(str(binary)) == Skipped(str(binary), "not UTF-8 text")
+    with pytest.raises(AttributeError):
+        audit_file(str(good)).path = "x"  # type: ignore[misc]
+
+    def boom(source):
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(audit_module, "find", boom)
+    failed = audit_file(str(good))
+    assert failed == Failed(str(good), "RuntimeError: bug")
+    report = audit_paths([tmp_path], workers=1)
+    assert ("internal error: RuntimeError: bug") in dict(report.skipped)[str(good)]
+
+
+def test_progress_is_reported_per_candidate_file(corpus):
+    seen = []
+    report = audit_paths([corpus], workers=1, progress=lambda done, total: seen.append((done, total)))
+    assert seen[-1] == (report.files_parsed, report.files_parsed)
+    assert len(seen) == report.files_parsed
+
+
+def test_hidden_and_cache_folders_are_not_walked(tmp_path):
+    for folder in (".venv/lib", "__pycache__", "dags"):
+        (tmp_path / folder).mkdir(parents=True)
+        (tmp_path / folder / "x.py").write_text(
+            "from airflow.providers.docker.operators.docker import DockerOperator\nDockerOperator(image='a')\n")
+    report = audit_paths([tmp_path])
+    assert [call.file for call in report.calls] == [(tmp_path / "dags" / "x.py").as_posix()]
+
+
+def test_csv_has_one_row_per_use(corpus):
+    report = audit_paths([corpus], workers=1)
+    rows = list(csv.DictReader(io.StringIO(to_csv(report))))
+    assert len(rows) == len(report.calls)
+    assert rows[0].keys() == set(audit_module.CSV_COLUMNS)
+    assert all(row["verdict"] in ("auto", "review", "manual", "") for row in rows)
+
+
+def test_sarif_is_valid_sarif_2_1_0(corpus):
+    report = audit_paths([corpus], workers=1)
+    log = json.loads(to_sarif(report))
+    schema = json.loads((HERE / "schemas" / "sarif-schema-2.1.0.json").read_text())
+    jsonschema.Draft4Validator(schema).validate(log)
+    run = log["runs"][0]
+    assert [rule["id"] for rule in run["tool"]["driver"]["rules"]] == ["dockpod.migrate.review",
+                                                                       "dockpod.migrate.manual"]
+    flagged = [c for c in report.calls if c.verdict in ("review", "manual")]
+    assert len(run["results"]) == len(flagged)
+    first = run["results"][0]
+    assert first["ruleId"] == f"dockpod.migrate.{flagged[0].verdict}"
+    assert first["locations"][0]["physicalLocation"]["region"]["startLine"] == flagged[0].line
+    assert first["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == flagged[0].file
+    assert len(run["invocations"][0]["toolExecutionNotifications"]) == len(report.skipped)

@@ -1,0 +1,215 @@
+"""dockpod migrate: golden outputs over the shared corpus, idempotency, DagBag imports, the CLI.
+
+Regenerate the golden files after an intended change of the rewrite:
+
+    DOCKPOD_REGEN_GOLDEN=1 .venv/bin/python -m pytest -q -p no:cacheprovider tests/migrate/test_migrate.py -k golden
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from dockpod.cli import app
+from dockpod.migrate.rewrite import migrate_paths, migrate_source, write_atomic
+
+HERE = Path(__file__).resolve().parent
+CORPUS = HERE / "corpus"
+GOLDEN = HERE / "golden" / "migrated"
+FILES = sorted(p for p in CORPUS.rglob("*.py"))
+TARGETS = ("dockpod",)  # "kpo" once the KubernetesPodOperator target exists
+
+
+def golden_path(source: Path, target: str) -> Path:
+    name = "__".join(source.relative_to(CORPUS).parts)
+    return GOLDEN / (name if target == "dockpod" else f"kpo__{name}")
+
+
+@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize("source", FILES, ids=lambda p: str(p.relative_to(CORPUS)))
+def test_golden(source: Path, target: str) -> None:
+    result = migrate_source(source.read_text(), target=target, path=str(source))  # type: ignore[arg-type]
+    expected = golden_path(source, target)
+    if os.environ.get("DOCKPOD_REGEN_GOLDEN"):
+        expected.write_text(result.migrated)
+    assert expected.exists(), f"no golden file {expected.name}; regenerate (see the module docstring)"
+    assert result.migrated == expected.read_text()
+
+
+@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize("source", FILES, ids=lambda p: str(p.relative_to(CORPUS)))
+def test_second_run_changes_nothing(source: Path, target: str) -> None:
+    once = migrate_source(source.read_text(), target=target)  # type: ignore[arg-type]
+    twice = migrate_source(once.migrated, target=target)  # type: ignore[arg-type]
+    assert twice.migrated == once.migrated
+    if once.status != "failed":
+        ast.parse(once.migrated)
+
+
+def test_corpus_is_migrated_at_all() -> None:
+    results = list(migrate_paths([CORPUS]))
+    assert sum(r.changed for r in results) >= 5
+    assert any(c.action == "left" for r in results for c in r.calls)
+    assert [r.path for r in results if r.status == "failed"] == [str(CORPUS / "dags" / "syntax_error.py")]
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_migrated_corpus_imports_in_dagbag(tmp_path: Path, target: str) -> None:
+    """No file gains an import error by being migrated (a file broken before may stay broken)."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    before, after = tmp_path / "before", tmp_path / "after"
+    for folder in (before, after):
+        shutil.copytree(CORPUS, folder)
+    for result in migrate_paths([after], target=target):  # type: ignore[arg-type]
+        if result.changed:
+            write_atomic(result.path, result.migrated)
+    broken_before = {Path(p).relative_to(before) for p in DagBag(dag_folder=str(before / "dags")).import_errors}
+    bag = DagBag(dag_folder=str(after / "dags"))
+    broken_after = {Path(p).relative_to(after): e for p, e in bag.import_errors.items()}
+    assert {p: e for p, e in broken_after.items() if p not in broken_before} == {}
+    assert bag.dags
+
+
+# --- generated calls --------------------------------------------------------------------------
+
+_names = st.sampled_from(["IMAGE", "CMD", "ENV", "size"])
+_values = {
+    "image": st.sampled_from(['"etl:1.0"', '"registry.example.com/a/b:2"', "IMAGE", '"{{ var.value.img }}"']),
+    "command": st.sampled_from(['["run", "--fast"]', '"echo hi"', "CMD", '["a", "{{ ds }}"]']),
+    "entrypoint": st.sampled_from(['["/bin/sh", "-c"]', '"/entry.sh"']),
+    "environment": st.sampled_from(['{"A": "1"}', "ENV", '{"DS": "{{ ds }}", "B": size}']),
+    "mem_limit": st.sampled_from(['"512m"', '"2g"', "size", "1073741824"]),
+    "cpus": st.sampled_from(["0.5", "1.0", "2", "1"]),
+    "user": st.sampled_from(['"1000"', '"1000:1000"', '"0"', '"root"', "0"]),
+    "mounts": st.sampled_from(['[Mount(target="/data", source="data", type="volume")]',
+                               '[Mount("/scratch", None, type="tmpfs")]', "MOUNTS",
+                               '[Mount(target="/in", source="/srv/in", type="bind", read_only=True)]']),
+    "auto_remove": st.sampled_from(['"success"', '"force"', '"never"']),
+    "network_mode": st.sampled_from(['"bridge"', '"host"', '"etl_net"']),
+    "do_xcom_push": st.sampled_from(["True", "False"]),
+    "force_pull": st.sampled_from(["True", "False", "PULL"]),
+    "privileged": st.sampled_from(["False", "True"]),
+    "retries": st.sampled_from(["2", "0"]),
+    "shm_size": st.sampled_from(['"1g"', "268435456"]),
+    "cap_add": st.sampled_from(['["NET_ADMIN"]', '["SYS_PTRACE", "NET_RAW"]']),
+    "labels": st.sampled_from(['{"team": "data"}', '["a", "b"]']),
+}
+
+
+@st.composite
+def dag_files(draw: st.DrawFn) -> str:
+    calls = []
+    for i in range(draw(st.integers(1, 3))):
+        names = draw(st.lists(st.sampled_from(sorted(_values)), unique=True, max_size=7))
+        args = [f'task_id="t{i}"'] + [f"{n}={draw(_values[n])}" for n in names if n != "image"]
+        args.insert(draw(st.integers(1, len(args))), f"image={draw(_values['image'])}")
+        multiline = draw(st.booleans())
+        joined = (",\n        ".join(args) + ",\n    ") if multiline else ", ".join(args)
+        lead = "\n        " if multiline else ""
+        calls.append(f"    t{i} = DockerOperator({lead}{joined})")
+    return ("from airflow.providers.docker.operators.docker import DockerOperator\n"
+            "from docker.types import Mount\n\n"
+            "IMAGE, CMD, ENV, size, MOUNTS, PULL = 'etl:1', ['x'], {}, '1g', [], True\n\n"
+            "with DAG('d'):\n" + "\n".join(calls) + "\n")
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(dag_files(), st.sampled_from(TARGETS))
+def test_generated_calls_are_idempotent_and_parse(source: str, target: str) -> None:
+    once = migrate_source(source, target=target)  # type: ignore[arg-type]
+    assert once.status != "failed", once.error
+    ast.parse(once.migrated)
+    assert migrate_source(once.migrated, target=target).migrated == once.migrated  # type: ignore[arg-type]
+    for call in once.calls:
+        assert call.action == ("left" if call.verdict == "manual" else "migrated")
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.sampled_from(FILES))
+def test_corpus_files_idempotent_property(source: Path) -> None:
+    once = migrate_source(source.read_text())
+    assert migrate_source(once.migrated).migrated == once.migrated
+
+
+# --- examples of single rules -----------------------------------------------------------------
+
+HEAD = "from airflow.providers.docker.operators.docker import DockerOperator\nfrom docker.types import Mount\n\n"
+
+
+def test_security_defaults_keep_docker_behaviour_unless_non_root_user() -> None:
+    root = migrate_source(HEAD + 'a = DockerOperator(task_id="a", image="etl:1")\n').migrated
+    assert 'security={"run_as_non_root": False, "capabilities_drop": []}' in root
+    user = migrate_source(HEAD + 'a = DockerOperator(task_id="a", image="etl:1", user="1000:1000")\n').migrated
+    assert 'security={"user": "1000:1000"}' in user
+
+
+def test_xcom_is_set_when_given_and_imports_are_fixed() -> None:
+    out = migrate_source(HEAD + 'a = DockerOperator(task_id="a", image="etl:1", do_xcom_push=False,\n'
+                         '    mounts=[Mount("/t", None, type="tmpfs", tmpfs_size=1024)])\n').migrated
+    assert "xcom=False" in out and 'Volume.tmpfs("/t", size=1024)' in out
+    assert "from dockpod import Volume, container_task" in out
+    assert "DockerOperator" not in out and "Mount" not in out.replace("Volume", "")
+
+
+def test_docker_operator_import_kept_while_a_manual_call_uses_it() -> None:
+    out = migrate_source(HEAD + 'a = DockerOperator(task_id="a", image="etl:1")\n'
+                         'b = DockerOperator(task_id="b", image="etl:1", privileged=True)\n').migrated
+    assert "import DockerOperator" in out and "# dockpod: privileged=True" in out
+    assert out.count("container_task(") == 1
+
+
+def test_never_maps_client_timeout_to_task_timeout() -> None:
+    out = migrate_source(HEAD + 'a = DockerOperator(task_id="a", image="etl:1", timeout=30)\n').migrated
+    assert "timeout=30" not in out and "# dockpod: timeout dropped" in out
+
+
+# --- the command line -------------------------------------------------------------------------
+
+
+def test_cli_check_diff_write(tmp_path: Path) -> None:
+    runner = CliRunner()
+    dag = tmp_path / "dag.py"
+    dag.write_text(HEAD + 'a = DockerOperator(task_id="a", image="etl:1", environment={"A": "1"})\n')
+    original = dag.read_text()
+    result = runner.invoke(app, ["migrate", str(tmp_path), "--check"])
+    assert result.exit_code == 1 and dag.read_text() == original
+    result = runner.invoke(app, ["migrate", str(dag), "--diff"])
+    assert result.exit_code == 0 and '+a = container_task(task_id="a", image="etl:1", env={"A": "1"}' in result.stdout
+    assert dag.read_text() == original
+    result = runner.invoke(app, ["migrate", str(dag), "--write"])
+    assert result.exit_code == 0 and "container_task(" in dag.read_text()
+    assert not [p for p in tmp_path.iterdir() if p.name != "dag.py"]  # no temporary file left
+    result = runner.invoke(app, ["migrate", str(dag), "--check"])
+    assert result.exit_code == 0
+
+
+def test_cli_reports_unparsable_files_and_keeps_them(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text("DockerOperator(\n")
+    result = CliRunner().invoke(app, ["migrate", str(bad), "--write"])
+    assert result.exit_code == 2 and bad.read_text() == "DockerOperator(\n"
+
+
+def test_write_atomic_keeps_the_file_on_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "dag.py"
+    target.write_text("old")
+    target.chmod(0o640)
+
+    def broken(src: str, dst: str) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", broken)
+    with pytest.raises(OSError):
+        write_atomic(target, "new")
+    assert target.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["dag.py"]
+    monkeypatch.undo()
+    write_atomic(target, "new")
+    assert target.read_text() == "new" and target.stat().st_mode & 0o777 == 0o640
