@@ -178,18 +178,29 @@ def migrate(
     diff: Annotated[bool, typer.Option("--diff", help="Print the changes as a unified diff.")] = False,
     write: Annotated[bool, typer.Option("--write", help="Rewrite the files in place (a temporary file, then "
                                         "a rename).")] = False,
+    target: Annotated[str, typer.Option("--target", help="dockpod: container_task(...) calls; kpo: plain "
+                                        "KubernetesPodOperator(...) calls, no dockpod at run time.")] = "dockpod",
+    verify: Annotated[bool, typer.Option("--verify", help="For every migrated call with literal arguments, "
+                                         "compare the container DockerOperator would create with the one "
+                                         "container_task creates locally; exit 1 on a difference not explained "
+                                         "in docs/migrating.md.")] = False,
 ) -> None:
-    """Rewrite DockerOperator calls into container_task(...) calls.
+    """Rewrite DockerOperator calls into container_task(...) (or KubernetesPodOperator(...)) calls.
 
     Comments, formatting and argument order are kept; imports are fixed. Calls whose verdict is
     manual (see `dockpod audit`) are left as they are, with a `# dockpod:` comment above saying why;
     review calls are rewritten with a `# dockpod: review:` comment. A second run changes nothing.
     Without --check, --diff or --write, prints what would change, file by file.
     """
-    from dockpod.migrate.rewrite import migrate_paths, unified_diff, write_atomic
+    from dockpod.migrate.rewrite import TARGETS, migrate_paths, unified_diff, write_atomic
 
+    if target not in TARGETS:
+        _fail(f"--target {target!r} is not known; use one of {', '.join(TARGETS)}.")
+    if verify and target != "dockpod":
+        _fail("--verify compares Docker container configurations; use it with --target dockpod.")
     changed = failed = calls = left = 0
-    for result in migrate_paths(paths):
+    verified = differing = unverified = 0
+    for result in migrate_paths(paths, target=target):  # type: ignore[arg-type]
         if result.status == "failed":
             failed += 1
             err.print(f"[red]error:[/] {escape(result.path)}: {escape(result.error or '')}", highlight=False)
@@ -201,6 +212,19 @@ def migrate(
                 err.print(f"[yellow]left:[/] {escape(result.path)}:{call.line} "
                           f"{escape(call.task_id or '')}: {escape(call.reasons[0] if call.reasons else '')}",
                           highlight=False)
+        if verify:
+            from dockpod.migrate._verify import verify_result
+
+            for outcome in verify_result(result):
+                where = f"{result.path}:{outcome.line} {outcome.task_id or ''}".rstrip()
+                if outcome.skipped is not None:
+                    unverified += 1
+                    err.print(f"[dim]not verified:[/] {escape(where)}: {escape(outcome.skipped)}", highlight=False)
+                    continue
+                verified += 1
+                differing += bool(outcome.differences)
+                for difference in outcome.differences:
+                    err.print(f"[red]differs:[/] {escape(where)}: {escape(str(difference))}", highlight=False)
         if not result.changed:
             continue
         changed += 1
@@ -218,9 +242,12 @@ def migrate(
             err.print(f"{verb} {escape(result.path)}", highlight=False)
     err.print(f"{changed} file(s) {'rewritten' if write and not check else 'to rewrite'}, {calls} DockerOperator "
               f"call(s), {left} left for a person, {failed} error(s).", highlight=False)
+    if verify:
+        err.print(f"verified {verified} call(s): {differing} with unexplained differences, {unverified} not "
+                  "verified (arguments not literal, or the operator could not be built).", highlight=False)
     if failed:
         raise typer.Exit(2)
-    if check and changed:
+    if (check and changed) or differing:
         raise typer.Exit(1)
 
 

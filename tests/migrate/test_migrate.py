@@ -18,18 +18,16 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from dockpod.cli import app
-from dockpod.migrate.rewrite import migrate_paths, migrate_source, write_atomic
+from dockpod.migrate.rewrite import TARGETS, migrate_paths, migrate_source, write_atomic
 
 HERE = Path(__file__).resolve().parent
 CORPUS = HERE / "corpus"
-GOLDEN = HERE / "golden" / "migrated"
+GOLDEN = {"dockpod": HERE / "golden" / "migrated", "kpo": HERE / "golden" / "migrated_kpo"}
 FILES = sorted(p for p in CORPUS.rglob("*.py"))
-TARGETS = ("dockpod",)  # "kpo" once the KubernetesPodOperator target exists
 
 
 def golden_path(source: Path, target: str) -> Path:
-    name = "__".join(source.relative_to(CORPUS).parts)
-    return GOLDEN / (name if target == "dockpod" else f"kpo__{name}")
+    return GOLDEN[target] / "__".join(source.relative_to(CORPUS).parts)
 
 
 @pytest.mark.parametrize("target", TARGETS)
@@ -38,6 +36,7 @@ def test_golden(source: Path, target: str) -> None:
     result = migrate_source(source.read_text(), target=target, path=str(source))  # type: ignore[arg-type]
     expected = golden_path(source, target)
     if os.environ.get("DOCKPOD_REGEN_GOLDEN"):
+        expected.parent.mkdir(exist_ok=True)
         expected.write_text(result.migrated)
     assert expected.exists(), f"no golden file {expected.name}; regenerate (see the module docstring)"
     assert result.migrated == expected.read_text()
@@ -76,6 +75,106 @@ def test_migrated_corpus_imports_in_dagbag(tmp_path: Path, target: str) -> None:
     broken_after = {Path(p).relative_to(after): e for p, e in bag.import_errors.items()}
     assert {p: e for p, e in broken_after.items() if p not in broken_before} == {}
     assert bag.dags
+
+
+def _migrated_bag(tmp_path: Path, target: str) -> object:
+    from airflow.dag_processing.dagbag import DagBag
+
+    shutil.copytree(CORPUS, tmp_path / "after")
+    for result in migrate_paths([tmp_path / "after"], target=target):  # type: ignore[arg-type]
+        if result.changed:
+            write_atomic(result.path, result.migrated)
+    return DagBag(dag_folder=str(tmp_path / "after" / "dags"))
+
+
+def test_migrated_kpo_pods_pass_the_strict_kubernetes_schema(tmp_path: Path) -> None:
+    """Every migrated KubernetesPodOperator, built for real, makes a pod the Kubernetes schema accepts."""
+    from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
+    from kubernetes.client import ApiClient
+
+    from dockpod.render.validate import validate_manifest
+
+    migrated = sum(c.action == "migrated" for r in migrate_paths([CORPUS], target="kpo") for c in r.calls)
+    bag = _migrated_bag(tmp_path, "kpo")
+    problems: dict[str, list[str]] = {}
+    built = 0
+    for dag in bag.dags.values():  # type: ignore[attr-defined]
+        for task in dag.tasks:
+            if not isinstance(task, KubernetesPodOperator) or "already_pods" in dag.dag_id:
+                continue
+            pod = ApiClient().sanitize_for_serialization(task.build_pod_request_obj(dry_run=True))
+            built += 1
+            if found := validate_manifest(pod):
+                problems[f"{dag.dag_id}.{task.task_id}"] = found
+            base = next(c for c in pod["spec"]["containers"] if c["name"] == "base")
+            assert base.get("command") == (task.cmds or []), "a Docker command must never become the pod command"
+    assert problems == {}
+    assert built >= migrated  # a call in a loop or comprehension makes several tasks
+
+
+@pytest.mark.parametrize(
+    ("call", "expected", "absent"),
+    [
+        pytest.param('image="etl:1", command="run --date {{ ds }}"', 'arguments=["run", "--date", "{{ ds }}"]',
+                     "cmds=", id="string-command-split-keeping-templates"),
+        pytest.param('image="etl:1", entrypoint=["/bin/sh", "-c"], command=["echo hi"]',
+                     'cmds=["/bin/sh", "-c"], arguments=["echo hi"]', None, id="entrypoint-cmds-command-arguments"),
+        pytest.param("image=IMAGE, command=CMD", None, "KubernetesPodOperator(", id="name-command-is-manual"),
+        pytest.param('image=IMAGE, command=["run", IMAGE]', 'image=IMAGE, arguments=["run", IMAGE]', None,
+                     id="expressions-carried"),
+        pytest.param('image="etl:1", environment={"A": 1}', 'env_vars={"A": "1"}', "environment", id="env"),
+        pytest.param('image="etl:1", user="1000:2000", cap_add=["NET_ADMIN"]',
+                     "security_context=k8s.V1PodSecurityContext(fs_group=2000)", None, id="user-fs-group"),
+        pytest.param('image="etl:1", working_dir="/work"', 'k8s.V1Container(name="base", working_dir="/work")',
+                     None, id="working-dir"),
+        pytest.param('image="etl:1", force_pull=True, do_xcom_push=True',
+                     'image_pull_policy="Always", do_xcom_push=True', None, id="pull-xcom"),
+        pytest.param('image="etl:1", mem_limit=IMAGE', None, "KubernetesPodOperator(", id="dynamic-memory-manual"),
+        pytest.param('image="etl:1", namespace="jobs"', None, "KubernetesPodOperator(", id="namespace-unknown"),
+    ],
+)
+def test_kpo_single_calls(call: str, expected: str | None, absent: str | None) -> None:
+    head = HEAD + "IMAGE, CMD = 'etl:1', ['run']\n"
+    out = migrate_source(head + f'a = DockerOperator(task_id="a", {call})\n', target="kpo").migrated
+    if expected is not None:
+        assert expected in out
+        assert 'on_finish_action="delete_pod"' in out and "namespace=..." in out
+    if absent is not None:
+        assert absent not in out
+
+
+def test_kpo_pods_of_single_calls_validate() -> None:
+    """Working directory, user, capabilities and GPUs: built by the provider, accepted by the schema."""
+    from kubernetes.client import ApiClient
+
+    from dockpod.render.validate import validate_manifest
+
+    out = migrate_source(HEAD + 'a = DockerOperator(task_id="a", image="etl:1", working_dir="/work", '
+                         'user="1000:2000", cap_add=["NET_ADMIN"], mem_limit="1g", shm_size="64m", '
+                         'dns=["10.0.0.2"], extra_hosts={"db": "10.0.0.5"}, hostname="box", '
+                         'mounts=[Mount("/in", "/srv/in", type="bind", read_only=True)])\n', target="kpo").migrated
+    namespace: dict[str, object] = {}
+    exec(compile(out, "<migrated>", "exec"), namespace)  # the migrated source of this test
+    pod = ApiClient().sanitize_for_serialization(namespace["a"].build_pod_request_obj(dry_run=True))  # type: ignore[attr-defined]
+    assert validate_manifest(pod) == []
+    base = pod["spec"]["containers"][0]
+    assert base["workingDir"] == "/work" and base["securityContext"]["capabilities"] == {"add": ["NET_ADMIN"]}
+    assert pod["spec"]["securityContext"] == {"fsGroup": 2000} and pod["spec"]["dnsPolicy"] == "None"
+
+
+@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize("spelling", [
+    "import airflow.providers.docker.operators.docker as dock\n",
+    "from airflow.providers.docker.operators import docker as dock\n",
+])
+def test_unused_module_import_is_removed(spelling: str, target: str) -> None:
+    out = migrate_source(spelling + 'a = dock.DockerOperator(task_id="a", image="etl:1")\n',
+                         target=target).migrated  # type: ignore[arg-type]
+    assert "dock" not in out.replace("dockpod", "")
+    kept = migrate_source(spelling + 'a = dock.DockerOperator(task_id="a", image="etl:1")\n'
+                          'b = dock.DockerOperator(task_id="b", image="etl:1", privileged=True)\n',
+                          target=target).migrated  # type: ignore[arg-type]
+    assert spelling in kept
 
 
 # --- generated calls --------------------------------------------------------------------------
@@ -189,6 +288,16 @@ def test_cli_check_diff_write(tmp_path: Path) -> None:
     assert not [p for p in tmp_path.iterdir() if p.name != "dag.py"]  # no temporary file left
     result = runner.invoke(app, ["migrate", str(dag), "--check"])
     assert result.exit_code == 0
+
+
+def test_cli_target_kpo(tmp_path: Path) -> None:
+    dag = tmp_path / "dag.py"
+    dag.write_text(HEAD + 'a = DockerOperator(task_id="a", image="etl:1", command="run")\n')
+    result = CliRunner().invoke(app, ["migrate", str(dag), "--target", "kpo", "--write"])
+    assert result.exit_code == 0, result.output
+    assert 'KubernetesPodOperator(task_id="a", image="etl:1", arguments=["run"]' in dag.read_text()
+    result = CliRunner().invoke(app, ["migrate", str(dag), "--target", "nope"])
+    assert result.exit_code == 2
 
 
 def test_cli_reports_unparsable_files_and_keeps_them(tmp_path: Path) -> None:

@@ -62,6 +62,9 @@ class CallReport:
     verdict: str
     action: str  # "migrated" or "left"
     reasons: tuple[str, ...] = ()
+    #: Source text of a migrated call before and after the rewrite (empty for a call left as it was).
+    before: str = field(default="", repr=False, compare=False)
+    after: str = field(default="", repr=False, compare=False)
 
 
 @dataclass
@@ -267,7 +270,7 @@ class DockerCallCodemod(cst.CSTTransformer):
         self._lines: list[int] = []
         self._seen = 0
         self._order: dict[int, int] = {}
-        self.imports_added: list[tuple[str, str]] = []
+        self.imports_added: list[tuple[str, str, str | None]] = []
         self.imports_unused: list[tuple[str, str]] = []
 
     def transform(self, module: cst.Module) -> cst.Module:
@@ -275,7 +278,8 @@ class DockerCallCodemod(cst.CSTTransformer):
         from dockpod.migrate._imports import fix_imports
 
         self.table = import_table(module)
-        if not set(self.table.values()) & set(DOCKER_OPERATOR):
+        if not any(path == bound or path.startswith(f"{bound}.") for path in DOCKER_OPERATOR
+                   for bound in self.table.values()):  # neither the class nor a module holding it is imported
             return module
         self._lines = _call_lines(self._source, self.table)
         new = module.visit(self)
@@ -294,7 +298,7 @@ class DockerCallCodemod(cst.CSTTransformer):
 
     def leave_SimpleStatementLine(self, original: cst.SimpleStatementLine,
                                   updated: cst.SimpleStatementLine) -> cst.SimpleStatementLine:
-        notes = self._notes.pop()
+        notes = list(dict.fromkeys(self._notes.pop()))  # two calls in one statement: one copy of a note
         return with_comments(updated, notes) if notes else updated
 
     def visit_Call(self, node: cst.Call) -> None:
@@ -319,7 +323,8 @@ class DockerCallCodemod(cst.CSTTransformer):
             else:
                 review = [f"review: {reason}" for reason in verdict.reasons] if verdict.verdict == "review" else []
                 self._note([*review, *notes])
-                self.reports.append(CallReport(line, task_id, verdict.verdict, "migrated", verdict.reasons))
+                self.reports.append(CallReport(line, task_id, verdict.verdict, "migrated", verdict.reasons,
+                                               before=code(original), after=code(new)))
                 return new
         reasons = verdict.reasons or ("positional arguments: DockerOperator takes keyword arguments only.",)
         self._note(list(reasons))
@@ -334,10 +339,10 @@ class DockerCallCodemod(cst.CSTTransformer):
         """The rewritten call and the note lines to put above it."""
         raise NotImplementedError
 
-    def add_import(self, module: str, name: str) -> None:
-        """Schedule ``from module import name`` (merged into an existing import when there is one)."""
-        if (module, name) not in self.imports_added:
-            self.imports_added.append((module, name))
+    def add_import(self, module: str, name: str, alias: str | None = None) -> None:
+        """Schedule ``from module import name [as alias]`` (merged into an existing import when there is one)."""
+        if (module, name, alias) not in self.imports_added:
+            self.imports_added.append((module, name, alias))
 
 
 def _call_lines(source: str, table: dict[str, str]) -> list[int]:

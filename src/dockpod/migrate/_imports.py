@@ -31,33 +31,45 @@ class _Names(cst.CSTVisitor):
         self.names.add(node.value)
 
 
-def fix_imports(module: cst.Module, *, add: Sequence[tuple[str, str]],
+def fix_imports(module: cst.Module, *, add: Sequence[tuple[str, str] | tuple[str, str, str | None]],
                 remove_unused: Sequence[tuple[str, str]]) -> cst.Module:
-    """``module`` with ``from M import N`` for each of ``add`` and each of ``remove_unused`` gone if unused."""
+    """``module`` with ``from M import N [as A]`` for each of ``add``, and unused ``remove_unused`` imports gone.
+
+    ``remove_unused`` holds ``(module, name)`` pairs: ``from module import name`` goes when its local name is
+    unused, and so does a module import of ``module`` itself (``import module as alias``, or
+    ``from parent import last`` for ``module`` = ``parent.last``).
+    """
     collector = _Names()
     module.visit(collector)
     used = collector.names
     unwanted = set(remove_unused)
+    unwanted |= {tuple(mod.rsplit(".", 1)) for mod, _name in remove_unused if "." in mod}  # type: ignore[misc]
+    modules = {mod for mod, _name in remove_unused}
     body: list[cst.BaseStatement] = []
     pending_lines: list[cst.EmptyLine] = []
     for statement in module.body:
         if pending_lines:
-            statement = statement.with_changes(leading_lines=[*pending_lines, *statement.leading_lines])
+            own = list(statement.leading_lines)
+            if any(line.comment is None for line in own):  # keep one blank gap, not two
+                pending_lines = [line for line in pending_lines if line.comment is not None]
+            statement = statement.with_changes(leading_lines=[*pending_lines, *own])
             pending_lines = []
-        new = _drop_unused(statement, unwanted, used)
+        new = _drop_unused(statement, unwanted, modules, used)
         if new is None:
-            pending_lines = [line for line in statement.leading_lines if line.comment is not None]
+            pending_lines = list(statement.leading_lines)
             continue
         body.append(new)
     body = _add(body, add)
     return module.with_changes(body=body)
 
 
-def _drop_unused(statement: cst.BaseStatement, unwanted: set[tuple[str, str]],
+def _drop_unused(statement: cst.BaseStatement, unwanted: set[tuple[str, str]], modules: set[str],
                  used: set[str]) -> cst.BaseStatement | None:
     if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
         return statement
     small = statement.body[0]
+    if isinstance(small, cst.Import):
+        return _drop_unused_modules(statement, small, modules, used)
     if not isinstance(small, cst.ImportFrom) or small.relative or isinstance(small.names, cst.ImportStar):
         return statement
     module = dotted(small.module) if small.module is not None else None
@@ -78,10 +90,29 @@ def _drop_unused(statement: cst.BaseStatement, unwanted: set[tuple[str, str]],
     return statement.with_changes(body=[small.with_changes(names=keep, lpar=lpar, rpar=rpar)])
 
 
-def _add(body: list[cst.BaseStatement], add: Sequence[tuple[str, str]]) -> list[cst.BaseStatement]:
-    by_module: dict[str, list[str]] = {}
-    for module, name in add:
-        by_module.setdefault(module, []).append(name)
+def _drop_unused_modules(statement: cst.SimpleStatementLine, small: cst.Import, modules: set[str],
+                         used: set[str]) -> cst.BaseStatement | None:
+    """``import a.b.c as x`` (or ``import a.b.c``) of one of ``modules`` goes when ``x`` (or ``a``) is unused."""
+    keep = []
+    for alias in small.names:
+        name = str(dotted(alias.name))
+        local = alias.asname.name.value if alias.asname is not None else name.split(".")[0]  # type: ignore[union-attr]
+        if name in modules and local not in used:
+            continue
+        keep.append(alias)
+    if len(keep) == len(small.names):
+        return statement
+    if not keep:
+        return None
+    keep[-1] = keep[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+    return statement.with_changes(body=[small.with_changes(names=keep)])
+
+
+def _add(body: list[cst.BaseStatement],
+         add: Sequence[tuple[str, str] | tuple[str, str, str | None]]) -> list[cst.BaseStatement]:
+    by_module: dict[str, list[tuple[str, str | None]]] = {}
+    for module, name, *alias in add:
+        by_module.setdefault(module, []).append((name, alias[0] if alias else None))
     last_import = -1
     for index, statement in enumerate(body):
         if isinstance(statement, cst.SimpleStatementLine) and all(
@@ -91,23 +122,35 @@ def _add(body: list[cst.BaseStatement], add: Sequence[tuple[str, str]]) -> list[
             if isinstance(small, cst.ImportFrom) and small.module is not None and not small.relative \
                     and dotted(small.module) in by_module and not isinstance(small.names, cst.ImportStar):
                 names = by_module.pop(str(dotted(small.module)))
-                have = {dotted(a.name) for a in small.names}
-                missing = [n for n in names if n not in have]
+                aliases = {_spelled(a): a for a in small.names}
+                missing = [n for n in names if n not in aliases]
                 if missing:
-                    merged = sorted([*have, *missing], key=lambda n: (not str(n)[0].isupper(), str(n)))
-                    aliases = {dotted(a.name): a for a in small.names}
-                    new = [aliases.get(n) or cst.ImportAlias(cst.Name(str(n))) for n in merged]
+                    merged = sorted([*aliases, *missing], key=_order)
+                    new = [aliases.get(n) or _alias(n) for n in merged]
                     new = [a.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
                            for a in new[:-1]] + [new[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)]
                     body[index] = statement.with_changes(body=[small.with_changes(names=new, lpar=None, rpar=None)])
         elif last_import >= 0:
             break
     for module, names in by_module.items():
-        ordered = sorted(names, key=lambda n: (not n[0].isupper(), n))
-        line = cst.parse_statement(f"from {module} import {', '.join(ordered)}\n")
+        spelled = [f"{n} as {a}" if a else n for n, a in sorted(names, key=_order)]
+        line = cst.parse_statement(f"from {module} import {', '.join(spelled)}\n")
         last_import += 1
         body.insert(last_import, line)
     return body
+
+
+def _spelled(alias: cst.ImportAlias) -> tuple[str, str | None]:
+    return str(dotted(alias.name)), alias.asname.name.value if alias.asname is not None else None  # type: ignore[union-attr]
+
+
+def _alias(name: tuple[str, str | None]) -> cst.ImportAlias:
+    asname = cst.AsName(cst.Name(name[1])) if name[1] else None
+    return cst.ImportAlias(cst.Name(name[0]), asname=asname)
+
+
+def _order(name: tuple[str, str | None]) -> tuple[bool, str]:
+    return not name[0][0].isupper(), name[0]
 
 
 def _is_docstring(statement: cst.BaseStatement) -> bool:

@@ -1,4 +1,7 @@
-"""``dockpod migrate``: rewrite DockerOperator calls into ``container_task(...)`` calls.
+"""``dockpod migrate``: rewrite DockerOperator calls into ``container_task(...)`` or KubernetesPodOperator calls.
+
+Target ``dockpod`` writes ``container_task(...)``; target ``kpo`` a plain ``KubernetesPodOperator(...)``
+(:mod:`dockpod.migrate._to_kpo`). :mod:`dockpod.migrate._verify` compares the containers before and after.
 
     from dockpod.migrate.rewrite import migrate_source, migrate_paths, write_atomic
 
@@ -21,11 +24,12 @@ from typing import Literal
 
 from dockpod.migrate._codemod import CallReport
 
-__all__ = ["CallReport", "MigrateResult", "Target", "migrate_paths", "migrate_source", "unified_diff",
+__all__ = ["TARGETS", "CallReport", "MigrateResult", "Target", "migrate_paths", "migrate_source", "unified_diff",
            "write_atomic"]
 
-#: What the calls become; ``kpo`` (a plain KubernetesPodOperator) is planned, not built yet.
-Target = Literal["dockpod"]
+#: What the calls become: ``dockpod`` (container_task) or ``kpo`` (a plain KubernetesPodOperator).
+Target = Literal["dockpod", "kpo"]
+TARGETS: tuple[Target, ...] = ("dockpod", "kpo")
 #: Bytes that must appear in a file before it is parsed at all.
 _MARKERS = ("DockerOperator", "docker_operator")
 _SKIP_DIRS = frozenset({"__pycache__", "node_modules", "site-packages", "venv", ".venv", ".git"})
@@ -65,11 +69,15 @@ def migrate_source(source: str, *, target: Target = "dockpod", path: str = "<str
 
 
 def _command(target: Target) -> type:
-    if target != "dockpod":
-        raise ValueError(f"unknown migration target {target!r}; only 'dockpod' exists yet")
-    from dockpod.migrate._to_dockpod import DockerToContainerTask
+    if target == "dockpod":
+        from dockpod.migrate._to_dockpod import DockerToContainerTask
 
-    return DockerToContainerTask
+        return DockerToContainerTask
+    if target == "kpo":
+        from dockpod.migrate._to_kpo import DockerToKubernetesPodOperator
+
+        return DockerToKubernetesPodOperator
+    raise ValueError(f"unknown migration target {target!r}; use one of {', '.join(TARGETS)}")
 
 
 def python_files(paths: Iterable[Path | str]) -> Iterator[Path]:

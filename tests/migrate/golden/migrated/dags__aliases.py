@@ -1,6 +1,5 @@
 from datetime import datetime
 
-import airflow.providers.docker.operators.docker as dock
 from airflow.models.dag import DAG
 from dockpod import container_task
 

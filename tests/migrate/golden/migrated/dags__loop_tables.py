@@ -1,4 +1,5 @@
 from datetime import datetime
+
 from airflow.sdk import DAG
 from dockpod import container_task
 
