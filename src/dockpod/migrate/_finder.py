@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +21,11 @@ _XCOM_IN_TEMPLATE = re.compile(r"""xcom_pull\(\s*(?:task_ids\s*=\s*)?\[?\s*['"](
 _DEPTH = 20
 #: Line ends as the parser counts them (not str.splitlines, which also splits on form feeds and more).
 _LINE_END = re.compile(r"(?<=\r\n)|(?<=\r)(?!\n)|(?<=\n)")
+#: Nodes that can hold statements: the pre-pass walks these alone.
+_BLOCKS = (ast.stmt, ast.excepthandler, ast.match_case)
+#: Nodes with no visitor of their own and nothing inside that one could see: never visited.
+_LEAVES = frozenset(cls for base in (ast.expr_context, ast.boolop, ast.operator, ast.unaryop, ast.cmpop)
+                    for cls in base.__subclasses__()) | {ast.Name, ast.alias}
 
 
 @dataclass(frozen=True)
@@ -56,9 +62,30 @@ def find(source: str) -> Module:
     return Module(tuple(finder.found), frozenset(finder.xcom_ids), frozenset(finder.xcom_vars))
 
 
+def _statements(tree: ast.Module) -> list[ast.AST]:
+    """The statements of ``tree`` in :func:`ast.walk` order, without walking into expressions.
+
+    ``ast.walk`` goes breadth first. Statements sit only in the lists of other statements, of except
+    handlers and of match cases, so walking those alone, in field order, keeps every statement's depth
+    and its order among its siblings: the statements come out in the order ``ast.walk`` gives them.
+    """
+    nodes: list[ast.AST] = [tree]
+    for node in nodes:  # grows while it is read: breadth first
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if isinstance(value, list):
+                nodes.extend(item for item in value if isinstance(item, _BLOCKS))
+    return nodes
+
+
 class _Finder(ast.NodeVisitor):
+    #: Node class -> the method that visits it (NodeVisitor.visit looks it up by name for every node).
+    _visitors: dict[type, Callable[[_Finder, Any], None]] = {}
+
     def __init__(self, source: str, tree: ast.Module) -> None:
-        self.lines = _LINE_END.split(source)
+        self.source = source
+        self._lines: list[str] | None = None
+        self.leaves = _LEAVES
         self.imports: dict[str, str] = {}
         self.constants: dict[str, ast.expr] = {}
         self.subclasses: dict[str, int] = {}
@@ -80,7 +107,7 @@ class _Finder(ast.NodeVisitor):
         counts: dict[str, int] = {}
         classes: list[ast.ClassDef] = []
         functions: list[ast.FunctionDef | ast.AsyncFunctionDef] = []
-        for node in ast.walk(tree):
+        for node in _statements(tree):  # imports, classes and functions are statements
             if isinstance(node, ast.ClassDef):
                 classes.append(node)
             elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
@@ -128,6 +155,44 @@ class _Finder(ast.NodeVisitor):
                     target = target.value
                 if self.qualname(target) in names.TASK_DECORATOR:
                     self.taskflow.add(function.name)
+
+    # --- walking -------------------------------------------------------------------------------
+
+    def visit(self, node: ast.AST) -> None:
+        """NodeVisitor.visit, with the method looked up once per node class."""
+        cls = node.__class__
+        method = self._visitors.get(cls) or self._visitor(cls)
+        method(self, node)
+
+    def _visitor(self, cls: type) -> Callable[[_Finder, Any], None]:
+        method = self._visitors[cls] = getattr(type(self), "visit_" + cls.__name__, _Finder.generic_visit)
+        return method
+
+    def generic_visit(self, node: ast.AST) -> None:
+        """NodeVisitor.generic_visit (every child, in field order), skipping the leaves nothing visits."""
+        leaves, visitors = self.leaves, self._visitors
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if isinstance(value, list):
+                for item in value:
+                    cls = item.__class__
+                    if cls not in leaves and isinstance(item, ast.AST):
+                        (visitors.get(cls) or self._visitor(cls))(self, item)
+            elif isinstance(value, ast.AST):
+                cls = value.__class__
+                if cls not in leaves:
+                    (visitors.get(cls) or self._visitor(cls))(self, value)
+
+    def visit_keyword(self, node: ast.keyword) -> None:
+        if node.value.__class__ not in self.leaves:  # generic_visit, for the only child a keyword has
+            self.visit(node.value)
+
+    @property
+    def lines(self) -> list[str]:
+        """The source's lines, split only when a segment is first needed."""
+        if self._lines is None:
+            self._lines = _LINE_END.split(self.source)
+        return self._lines
 
     # --- names ---------------------------------------------------------------------------------
 

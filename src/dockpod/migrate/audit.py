@@ -1,7 +1,9 @@
 """``dockpod audit``: every DockerOperator use under some paths, each with its migration verdict.
 
 Only files whose bytes mention an operator (see :data:`dockpod.migrate._names.MARKERS`) are parsed,
-with :mod:`ast`; many candidates are parsed in a process pool. Each file gives one frozen result
+with :mod:`ast`. In a large tree the files are read and filtered, then the candidates parsed, by a
+process pool in chunks (see :data:`POOL_THRESHOLD`); the results are the same either way, in the
+same order. Each file gives one frozen result
 (:class:`Audited`, :class:`Skipped` or :class:`Failed`), and :func:`audit_paths` folds them into an
 :class:`AuditReport`, which :func:`to_json`, :func:`to_csv` and :func:`to_sarif` write out.
 """
@@ -13,9 +15,11 @@ import gc
 import io
 import json
 import os
+import sys
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any
 
 from dockpod.errors import DockpodError
 from dockpod.migrate import _names as names
@@ -36,8 +40,11 @@ __all__ = [
     "to_sarif",
 ]
 
-#: With at least this many candidate files, they are parsed in a process pool.
+#: With at least this many candidate files, they are parsed in a process pool (with at least ten
+#: times as many files, the pool also reads and filters them).
 POOL_THRESHOLD = 200
+#: Files read and filtered per pool task.
+FILTER_CHUNK = 250
 #: Kinds of use that create a task (the others are class definitions and default_args).
 TASK_KINDS = ("call", "partial", "decorator")
 
@@ -143,8 +150,14 @@ def audit_paths(
         if not path.exists():
             raise DockpodError(f"{path} does not exist.", fix="Give a DAG folder, a repository or a .py file.")
     files = sorted(set(_python_files(paths)))
-    candidates = [f for f in files if _mentions_an_operator(f)]
-    results = list(_run(candidates, progress, workers))
+    workers = workers or _cores()
+    with _Pool(workers) as pool:
+        if workers > 1 and len(files) >= POOL_THRESHOLD * 10:
+            chunks = [files[i:i + FILTER_CHUNK] for i in range(0, len(files), FILTER_CHUNK)]
+            candidates = [path for chunk in pool.get().map(_candidates, chunks) for path in chunk]
+        else:
+            candidates = _candidates(files)
+        results = list(_run(candidates, progress, pool if workers > 1 else None))
     calls = tuple(site for r in results if isinstance(r, Audited) for site in r.sites)
     skipped = tuple((r.path, r.reason) if isinstance(r, Skipped) else (r.path, f"internal error: {r.error}")
                     for r in results if not isinstance(r, Audited))
@@ -155,25 +168,31 @@ def audit_paths(
 
 def audit_file(path: str) -> FileResult:
     """Audit one file; never raises."""
+    collecting = gc.isenabled()
+    gc.disable()  # a syntax tree is many small objects and no cycles: the collector only costs time here
     try:
-        with open(path, "rb") as handle:
+        return _audit_file(path)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _audit_file(path: str) -> FileResult:
+    try:
+        with open(path, "rb") as handle:  # not _read: an error names the file, as it always has
             data = handle.read()
         try:
             source = data.decode("utf-8-sig")
         except UnicodeDecodeError:
             return Skipped(path, "not UTF-8 text")
-        collecting = gc.isenabled()
-        gc.disable()  # a syntax tree is many small objects and no cycles: the collector only costs time here
         try:
             module = find(source)
         except SyntaxError as exc:
             return Skipped(path, f"syntax error at line {exc.lineno}: {exc.msg}")
         except (ValueError, RecursionError) as exc:
             return Skipped(path, f"cannot be parsed: {exc}")
-        finally:
-            if collecting:
-                gc.enable()
-        sites = sorted((_judge(path, found, module) for found in module.found), key=lambda c: (c.line, c.column))
+        file = Path(path).as_posix()
+        sites = sorted((_judge(file, found, module) for found in module.found), key=lambda c: (c.line, c.column))
         return Audited(path, tuple(sites))
     except Exception as exc:  # a bug in the audit must not stop the other files
         return Failed(path, f"{type(exc).__name__}: {exc}")
@@ -187,32 +206,118 @@ def _python_files(paths: list[Path]) -> Iterator[str]:
         if path.is_file():
             yield os.path.normpath(path)
             continue
-        for folder, dirs, filenames in os.walk(path):
-            dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in names.SKIP_DIRS)
-            yield from (os.path.normpath(os.path.join(folder, f)) for f in filenames if f.endswith(".py"))
+        yield from _walk(os.fspath(path))
 
 
-def _mentions_an_operator(path: str) -> bool:
+def _walk(top: str) -> list[str]:
+    """The ``.py`` files under ``top``, the ones ``os.walk`` finds, in no particular order (the caller sorts).
+
+    As with ``os.walk``: symbolic links to folders are not followed, a folder that cannot be listed is
+    left out; hidden folders and :data:`~dockpod.migrate._names.SKIP_DIRS` are not walked into. One
+    ``os.scandir`` per folder, none of os.walk's generators and sorting.
+    """
+    found: list[str] = []
+    folders = [top]
+    for folder in folders:  # grows while it is read
+        files: list[str] = []
+        subfolders: list[str] = []
+        try:
+            with os.scandir(folder) as entries:
+                for entry in entries:
+                    try:
+                        is_dir = entry.is_dir()
+                    except OSError:
+                        is_dir = False
+                    if not is_dir:
+                        if entry.name.endswith(".py"):
+                            files.append(os.path.normpath(entry.path))
+                    elif not entry.name.startswith(".") and entry.name not in names.SKIP_DIRS:
+                        subfolders.append(entry.path)
+        except OSError:
+            continue  # as os.walk: nothing from a folder that cannot be read through
+        found += files
+        folders += [sub for sub in subfolders if not os.path.islink(sub)]
+    return found
+
+
+def _read(path: str) -> bytes:
+    """The bytes of a file: os.open and os.read, without a file object's buffering and decoding layers."""
+    fd = os.open(path, os.O_RDONLY)
     try:
-        with open(path, "rb") as handle:
-            data = handle.read()
-    except OSError:
-        return True  # audit_file reports why it cannot be read
-    return any(marker in data for marker in names.MARKERS)
+        data = os.read(fd, _READ_SIZE)
+        if len(data) < _READ_SIZE:
+            return data
+        parts = [data]
+        while part := os.read(fd, _READ_SIZE):
+            parts.append(part)
+        return b"".join(parts)
+    finally:
+        os.close(fd)
 
 
-def _run(candidates: list[str], progress: Progress | None, workers: int | None) -> Iterator[FileResult]:
+_READ_SIZE = 1 << 16
+#: Every marker holds one of these: a file with neither is not searched for each marker.
+_MARKER_CORES = (b"ocker", b"ubernetes")
+if not all(any(core in marker for core in _MARKER_CORES) for marker in names.MARKERS):
+    _MARKER_CORES = (b"", b"")  # a marker without either: no shortcut (b"" is in every file)
+
+
+def _candidates(files: list[str]) -> list[str]:
+    """The files whose bytes mention an operator (and those that cannot be read: audit_file says why)."""
+    found: list[str] = []
+    markers = names.MARKERS
+    docker, kubernetes = _MARKER_CORES
+    for path in files:
+        try:
+            data = _read(path)
+        except OSError:
+            found.append(path)
+            continue
+        if (docker in data or kubernetes in data) and any(marker in data for marker in markers):
+            found.append(path)
+    return found
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+class _Pool:
+    """A process pool made on first use; on Linux, forked (the workers import nothing again)."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self.pool: Any = None
+
+    def get(self) -> Any:
+        if self.pool is None:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            context = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else None)
+            self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context,
+                                            initializer=gc.disable)  # short-lived workers: no collections
+        return self.pool
+
+    def __enter__(self) -> _Pool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+
+
+def _run(candidates: list[str], progress: Progress | None, pool: _Pool | None) -> Iterator[FileResult]:
     total = len(candidates)
-    workers = workers or (os.cpu_count() or 1)
-    if workers > 1 and total >= POOL_THRESHOLD:
-        from concurrent.futures import ProcessPoolExecutor
-
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            results = pool.map(audit_file, candidates, chunksize=max(1, total // (workers * 8)))
-            for done, result in enumerate(results, 1):
-                if progress:
-                    progress(done, total)
-                yield result
+    if pool is not None and total >= POOL_THRESHOLD:
+        results = pool.get().map(audit_file, candidates, chunksize=max(1, total // (pool.workers * 8)))
+        for done, result in enumerate(results, 1):
+            if progress:
+                progress(done, total)
+            yield result
         return
     for done, path in enumerate(candidates, 1):
         result = audit_file(path)
@@ -224,7 +329,7 @@ def _run(candidates: list[str], progress: Progress | None, workers: int | None) 
 # --- judging ------------------------------------------------------------------------------------
 
 
-def _judge(path: str, found: Found, module: Module) -> CallSite:
+def _judge(file: str, found: Found, module: Module) -> CallSite:
     if found.operator == "KubernetesPodOperator":
         verdict, reasons = None, ()
     else:
@@ -236,7 +341,7 @@ def _judge(path: str, found: Found, module: Module) -> CallSite:
         assessment = worst(assess(found.kwargs, opaque=found.opaque, xcom_used=xcom_used),
                            *_pattern_findings(found))
         verdict, reasons = assessment.verdict, assessment.reasons
-    return CallSite(file=Path(path).as_posix(), line=found.line, column=found.column, operator=found.operator,
+    return CallSite(file=file, line=found.line, column=found.column, operator=found.operator,
                     kind=found.kind, task_id=_show(found.task_id), image=_show(found.image), verdict=verdict,
                     reasons=reasons)
 
@@ -265,11 +370,19 @@ def _show(value: object) -> str | None:
 # --- writers ------------------------------------------------------------------------------------
 
 
+def _fields(call: CallSite) -> dict[str, object]:
+    """``dataclasses.asdict(call)`` without its deep copy (every field is a str, an int, None or a tuple of str)."""
+    return {name: getattr(call, name) for name in _CALL_FIELDS}
+
+
+_CALL_FIELDS = tuple(field.name for field in fields(CallSite))
+
+
 def to_json(report: AuditReport) -> str:
     """The report as one JSON document: summary, calls, skipped files."""
     document = {
         "summary": report.summary(),
-        "calls": [asdict(call) for call in report.calls],
+        "calls": [_fields(call) for call in report.calls],
         "skipped": [{"file": Path(path).as_posix(), "reason": reason} for path, reason in report.skipped],
     }
     return json.dumps(document, indent=2) + "\n"
@@ -284,7 +397,7 @@ def to_csv(report: AuditReport) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for call in report.calls:
-        row = asdict(call)
+        row = _fields(call)
         row["reasons"] = " | ".join(call.reasons)
         writer.writerow(["" if row[c] is None else row[c] for c in CSV_COLUMNS])
     return out.getvalue()
