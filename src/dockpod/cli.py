@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import json
 import sys
+from functools import cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 
 from dockpod.errors import DockpodError
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 app = typer.Typer(
     name="dockpod",
@@ -25,7 +26,30 @@ app = typer.Typer(
 docs_app = typer.Typer(help="Generate the documentation that is derived from the code.", no_args_is_help=True)
 app.add_typer(docs_app, name="docs")
 
-err = Console(stderr=True)
+
+@cache
+def _stderr() -> Console:
+    """The console on stderr, made on first use: rich is imported only by what prints with it."""
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+class _LazyStderr:
+    """Stands for :func:`_stderr` until something prints, so that starting a command stays cheap."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(_stderr(), name)
+
+
+err = _LazyStderr()
+
+
+def escape(markup: str) -> str:
+    """:func:`rich.markup.escape`, imported on first use."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(markup)
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -83,6 +107,9 @@ def profiles(
     env: Annotated[str | None, typer.Option("--env", "-e", help="Show this profile in full, as JSON.")] = None,
 ) -> None:
     """List the environment profiles (built-in and from dockpod.toml), or show one in full."""
+    from rich.console import Console
+    from rich.table import Table
+
     from dockpod.profiles import current_environment, find_config, get_profile, load_profiles
 
     try:
@@ -134,7 +161,7 @@ def audit(
     if sys.stderr.isatty():
         from rich.progress import Progress
 
-        bar = Progress(console=err, transient=True)
+        bar = Progress(console=_stderr(), transient=True)
     try:
         if bar is None:
             report = audit_paths(paths)
@@ -146,6 +173,9 @@ def audit(
     except DockpodError as exc:
         _fail(str(exc))
     if fmt == "table":
+        from rich.console import Console
+        from rich.table import Table
+
         table = Table(title="DockerOperator uses and their migration verdict")
         for column in ("where", "operator", "task_id", "image", "verdict", "reasons"):
             table.add_column(column, overflow="fold")

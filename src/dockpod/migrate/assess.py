@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Literal
 
 __all__ = [
@@ -91,6 +92,7 @@ def assess(
 
     found: list[tuple[Verdict, str]] = []
     literal: dict[str, Any] = {}
+    plain = True  # every literal value made of builtin types only: its repr() is an exact cache key
     for name, value in kwargs.items():
         rule = DOCKER_ARGUMENTS.get(name)
         if rule is None:
@@ -105,7 +107,7 @@ def assess(
         elif name in ALWAYS_REVIEW:
             if isinstance(value, Dynamic) or value:
                 found.append(("review", ALWAYS_REVIEW[name]))
-        elif has_dynamic(value):
+        elif (scan := _scan(value)) == _DYNAMIC or (scan == _OTHER and has_dynamic(value)):
             if name == "mounts":
                 found.append(("review", f"mounts come from {_show(value)}, which is known only at run time; "
                                         "check that each one becomes the right volume."))
@@ -113,8 +115,9 @@ def assess(
                 found.append(("review", f"{name}={_show(value)} is known only at run time; check what it holds."))
         else:
             literal[name] = value
+            plain = plain and scan == _PLAIN
     found.extend(_judge_xcom(kwargs.get(_XCOM_ARGUMENT), xcom_used))
-    found.extend(_translate(literal))
+    found.extend(_translate(literal, plain))
     found.extend(("review", f"the audit cannot see {what}; check what it passes.") for what in opaque)
     return _combine(found)
 
@@ -152,19 +155,78 @@ def _judge_xcom(value: object, xcom_used: bool | None) -> list[tuple[Verdict, st
     return [("review", _XCOM_REASON)]
 
 
-def _translate(literal: dict[str, Any]) -> list[tuple[Verdict, str]]:
-    """Run the literal subset through the reverse translation: errors are manual, notes review."""
+def _translate(literal: dict[str, Any], plain: bool) -> list[tuple[Verdict, str]]:
+    """Run the literal subset through the reverse translation: errors are manual, notes review.
+
+    Building the spec is most of an audit's time per call, and repositories repeat argument sets
+    (the same image, mounts and limits across tasks), so the outcome is remembered per distinct set
+    (:func:`_translated`), when ``plain`` says that the set is made of builtin types only. Without a
+    literal argument besides a missing image there is nothing to check, and no spec is built.
+    """
+    literal.setdefault("image", PLACEHOLDER_IMAGE)
+    if literal["image"] == PLACEHOLDER_IMAGE and all(v is None for k, v in literal.items() if k != "image"):
+        return []  # the readers skip None: the spec would be the placeholder's, which is valid
+    if not plain:
+        return list(_translate_now(literal))
+    return list(_translated(_Arguments(repr(tuple(literal.items())), literal)))
+
+
+def _translate_now(literal: dict[str, Any]) -> tuple[tuple[Verdict, str], ...]:
     from dockpod.backends.docker import spec_from_operator_kwargs
     from dockpod.errors import SpecError, TranslationError
 
-    literal.setdefault("image", PLACEHOLDER_IMAGE)
     try:
         _spec, notes = spec_from_operator_kwargs(literal)
     except (TranslationError, SpecError) as exc:
-        return [("manual", str(exc))]
+        return (("manual", str(exc)),)
     except (TypeError, ValueError) as exc:
-        return [("manual", f"the arguments cannot be read: {exc}.")]
-    return [("review", _sentence(note)) for note in notes]
+        return (("manual", f"the arguments cannot be read: {exc}."),)
+    return tuple(("review", _sentence(note)) for note in notes)
+
+
+class _Arguments:
+    """A literal argument set keyed by its ``repr``; the first set seen with a key is the one translated.
+
+    Made of builtin types only (see :func:`_scan`), a set's ``repr`` is exact: it tells 1, 1.0, True,
+    0.0 and -0.0, lists and tuples, and the order of keys apart, which is all the translation sees.
+    """
+
+    __slots__ = ("key", "literal")
+
+    def __init__(self, key: str, literal: dict[str, Any]) -> None:
+        self.key, self.literal = key, literal
+
+    def __hash__(self) -> int:
+        return hash(self.key)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Arguments) and self.key == other.key
+
+
+@lru_cache(maxsize=4096)
+def _translated(arguments: _Arguments) -> tuple[tuple[Verdict, str], ...]:
+    return _translate_now(arguments.literal)
+
+
+_SCALARS = (str, int, bool, float, bytes, type(None))
+#: What :func:`_scan` finds: builtin types only, a Dynamic somewhere, or something else (ask has_dynamic).
+_PLAIN, _DYNAMIC, _OTHER = 0, 1, 2
+
+
+def _scan(value: object) -> int:
+    """:func:`has_dynamic` by exact types, and whether the value is made of builtin types only."""
+    kind = type(value)
+    if kind in _SCALARS:
+        return _PLAIN
+    if kind is Dynamic:
+        return _DYNAMIC
+    if kind is dict:
+        parts = [_scan(part) for item in value.items() for part in item]  # type: ignore[attr-defined]
+    elif kind is list or kind is tuple:
+        parts = [_scan(item) for item in value]  # type: ignore[attr-defined]
+    else:
+        return _OTHER
+    return _DYNAMIC if _DYNAMIC in parts else _OTHER if _OTHER in parts else _PLAIN
 
 
 def _combine(found: list[tuple[Verdict, str]]) -> Assessment:
