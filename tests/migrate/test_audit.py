@@ -84,7 +84,7 @@ def test_file_results_are_frozen_values(tmp_path, monkeypatch):
     with pytest.raises(AttributeError):
         audit_file(str(good)).path = "x"  # type: ignore[misc]
 
-    def boom(source):
+    def boom(source, external=None):
         raise RuntimeError("bug")
 
     monkeypatch.setattr(audit_module, "find", boom)
@@ -133,3 +133,43 @@ def test_sarif_is_valid_sarif_2_1_0(corpus):
     assert first["locations"][0]["physicalLocation"]["region"]["startLine"] == flagged[0].line
     assert first["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == flagged[0].file
     assert len(run["invocations"][0]["toolExecutionNotifications"]) == len(report.skipped)
+
+
+def test_a_subclass_from_another_module_of_the_tree_is_followed(corpus):
+    calls = {call.task_id: call for call in audit_paths([corpus], workers=1).calls}
+    aggregate = calls["aggregate"]
+    assert (aggregate.file, aggregate.operator, aggregate.verdict) == (
+        "corpus/dags/uses_plugin.py", "SparkSubmitDockerOperator", "review")
+    assert any("(corpus/plugins/company_operators.py, line 5)" in reason for reason in aggregate.reasons)
+
+
+def test_cross_module_subclasses_by_any_import_spelling(tmp_path, monkeypatch):
+    monkeypatch.setattr(audit_module, "POOL_THRESHOLD", 1)
+    (tmp_path / "plugins" / "ops").mkdir(parents=True)
+    (tmp_path / "plugins" / "ops" / "__init__.py").write_text("")
+    (tmp_path / "plugins" / "ops" / "spark.py").write_text(
+        "from airflow.providers.docker.operators.docker import DockerOperator\n\n\n"
+        "class SparkOp(\n    DockerOperator,\n):\n    pass\n")
+    (tmp_path / "plugins" / "ops" / "more.py").write_text(
+        "from ops.spark import SparkOp\n\n\nclass PrivilegedSpark(SparkOp):\n    pass\n")
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    (dags / "qualified.py").write_text("import ops.spark as s\n\ns.SparkOp(task_id='q', image='i:1')\n")
+    (dags / "plain.py").write_text("from ops.spark import SparkOp\n\nSparkOp(task_id='p', image='i:1')\n")
+    (dags / "unrelated.py").write_text("from elsewhere import SparkOp\n\nSparkOp(task_id='u', image='i:1')\n")
+    for workers in (1, 2):
+        report = audit_paths([tmp_path], workers=workers)
+        tasks = {call.task_id: call for call in report.calls if call.kind == "call"}
+        assert sorted(tasks) == ["p", "q"]  # neither file mentions an operator, both are found
+        assert all(call.operator == "SparkOp" and call.verdict == "review" for call in tasks.values())
+        # a subclass of an imported subclass is itself a subclass
+        assert any(c.kind == "subclass" and c.operator == "PrivilegedSpark" for c in report.calls)
+
+
+def test_module_names_are_every_tail_of_the_path():
+    from dockpod.migrate._finder import module_names
+
+    assert module_names("corpus/plugins/company_operators.py") == [
+        "company_operators", "plugins.company_operators", "corpus.plugins.company_operators"]
+    assert module_names("./a/pkg/__init__.py") == ["pkg", "a.pkg"]
+    assert module_names("my-repo/dags/x.py") == ["x", "dags.x"]

@@ -270,6 +270,55 @@ def test_never_maps_client_timeout_to_task_timeout() -> None:
     assert "timeout=30" not in out and "# dockpod: timeout dropped" in out
 
 
+DAG_HEAD = "from airflow import DAG\nfrom airflow.sdk import dag\n" + HEAD
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_default_args_are_judged_with_each_call(target: str) -> None:
+    source = (DAG_HEAD + 'with DAG("d", default_args={"retries": 2, "network_mode": "host"}) as d:\n'
+              '    a = DockerOperator(task_id="a", image="etl:1")\n'
+              '    b = DockerOperator(task_id="b", image="etl:1", network_mode="bridge")\n')
+    result = migrate_source(source, target=target)  # type: ignore[arg-type]
+    by_task = {call.task_id: call for call in result.calls}
+    assert (by_task["a"].verdict, by_task["a"].action) == ("manual", "left")  # host networking from default_args
+    assert by_task["b"].action == "migrated"  # its own network_mode wins
+    lines = result.migrated.splitlines()
+    with_line = next(i for i, line in enumerate(lines) if line.startswith("with DAG("))
+    comment = next(i for i, line in enumerate(lines) if line.startswith("# dockpod: default_args network_mode:"))
+    assert comment < with_line and all(line.startswith("#   ") for line in lines[comment + 1:with_line])
+    assert migrate_source(result.migrated, target=target).migrated == result.migrated  # type: ignore[arg-type]
+
+
+def test_default_args_dockpod_does_not_read_are_named_on_the_dict() -> None:
+    source = (DAG_HEAD + 'DEFAULTS = {"owner": "x", "mem_limit": "2g", "auto_remove": True}\n\n\n'
+              '@dag(default_args={"docker_url": "unix://var/run/docker.sock"})\n'
+              'def pipeline():\n'
+              '    DockerOperator(task_id="a", image="etl:1")\n\n\n'
+              'with DAG("d", default_args=DEFAULTS):\n'
+              '    DockerOperator(task_id="b", image="etl:1")\n')
+    result = migrate_source(source)
+    assert [call.action for call in result.calls] == ["migrated", "migrated"]
+    out = result.migrated
+    assert "# dockpod: default_args mem_limit, auto_remove: DockerOperator arguments" in out
+    assert out.index("default_args mem_limit") < out.index("DEFAULTS = {")
+    assert "# dockpod: default_args docker_url:" in out
+    assert out.index("default_args docker_url") < out.index("@dag(")
+    assert migrate_source(out).migrated == out
+    assert "default_args" not in migrate_source(HEAD + 'DockerOperator(task_id="a", image="etl:1")\n').migrated
+
+
+def test_xcom_review_only_on_the_tasks_whose_xcom_is_read() -> None:
+    source = (HEAD + 'a = DockerOperator(task_id="a", image="etl:1")\n'
+              'b = DockerOperator(task_id="b", image="etl:1")\n'
+              'c = DockerOperator(task_id="c", image="etl:1")\n'
+              'd = DockerOperator(task_id="d", image="etl:1", command="{{ ti.xcom_pull(task_ids=\'a\') }}")\n'
+              'e = DockerOperator(task_id="e", image="etl:1", environment={"X": c.output})\n')
+    result = migrate_source(source)
+    reads = {call.task_id: any("reads this task's XCom" in r for r in call.reasons) for call in result.calls}
+    assert reads == {"a": True, "b": False, "c": True, "d": False, "e": False}
+    assert result.migrated.count("reads this task's XCom") == 2
+
+
 # --- the command line -------------------------------------------------------------------------
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import libcst as cst
 
+from dockpod.migrate._finder import Found, Module, find
 from dockpod.migrate.assess import Assessment, Dynamic, assess
 
 #: Every import path of DockerOperator, of the docker SDK's Mount and of its DeviceRequest.
@@ -162,8 +163,19 @@ def read_args(call: cst.Call, reader: ValueReader) -> _Args:
 
 
 def xcom_used(source: str) -> bool | None:
-    """True when the file reads XComs at all (a coarse, per-file look); None when it cannot tell."""
+    """True when the file reads XComs at all (a coarse, per-file look); None when it cannot tell.
+
+    Only for a call the audit's finder did not see; the others are judged per task
+    (:meth:`dockpod.migrate._finder.Module.xcom_read`).
+    """
     return True if any(word in source for word in ("xcom_pull", ".output", "XComArg")) else None
+
+
+def default_args_note(found: Found, effect: str) -> str:
+    """The note on a DAG's default_args dict that holds DockerOperator arguments; ``effect`` is the target's."""
+    keys = ", ".join(found.kwargs)
+    return (f"default_args {keys}: DockerOperator arguments that dockpod does not read. {effect} The tasks "
+            "were judged with them; set what they mean on the tasks (or in dockpod.toml), then remove them here.")
 
 
 # --- writing comments ---------------------------------------------------------------------------
@@ -258,16 +270,23 @@ class DockerCallCodemod(cst.CSTTransformer):
     """
 
     DESCRIPTION = "Find DockerOperator calls (base class)."
+    #: What becomes of DockerOperator arguments in default_args once the calls are rewritten.
+    DEFAULT_ARGS_EFFECT = ("They still reach the DockerOperator container_task runs locally, and are ignored "
+                           "on Kubernetes.")
 
     def __init__(self, source: str = "") -> None:
         super().__init__()
         self.table: dict[str, str] = {}
         self.reader = ValueReader(self._qualified)
         self.xcom_used = xcom_used(source)
+        self.module: Module | None = None
+        self._found: dict[tuple[int, int], Found] = {}
+        self._default_dicts: dict[int, Found] = {}  # the n-th dict of the module -> its default_args finding
+        self._dicts_seen = 0
         self.reports: list[CallReport] = []
         self._notes: list[list[str]] = []
         self._source = source
-        self._lines: list[int] = []
+        self._lines: list[tuple[int, int]] = []
         self._seen = 0
         self._order: dict[int, int] = {}
         self.imports_added: list[tuple[str, str, str | None]] = []
@@ -282,11 +301,31 @@ class DockerCallCodemod(cst.CSTTransformer):
                    for bound in self.table.values()):  # neither the class nor a module holding it is imported
             return module
         self._lines = _call_lines(self._source, self.table)
+        self._read_module()
         new = module.visit(self)
         if not any(r.action == "migrated" for r in self.reports):
             return new
         remove = [tuple(path.rsplit(".", 1)) for path in (*DOCKER_OPERATOR, *MOUNT, *DEVICE_REQUEST)]
         return fix_imports(new, add=self.imports_added, remove_unused=remove)  # type: ignore[arg-type]
+
+    def _read_module(self) -> None:
+        """What the audit's finder sees in the source: per-task XCom reads and the default_args of each call."""
+        try:
+            tree = ast.parse(self._source)
+            self.module = find(self._source)
+        except (SyntaxError, ValueError, RecursionError):
+            return
+        self._found = {(f.line, f.column - 1): f for f in self.module.found if f.kind == "call"}
+        wanted = {(f.line, f.column - 1): f for f in self.module.found if f.kind == "default_args"}
+        if wanted:
+            dicts = sorted((n.lineno, n.col_offset) for n in ast.walk(tree) if isinstance(n, ast.Dict))
+            self._default_dicts = {i: wanted[at] for i, at in enumerate(dicts) if at in wanted}
+
+    def visit_Dict(self, node: cst.Dict) -> None:
+        found = self._default_dicts.get(self._dicts_seen)
+        self._dicts_seen += 1
+        if found is not None:
+            self._note([default_args_note(found, self.DEFAULT_ARGS_EFFECT)])
 
     def _qualified(self, node: cst.CSTNode) -> set[str]:
         name = qualify(self.table, node)
@@ -301,6 +340,21 @@ class DockerCallCodemod(cst.CSTTransformer):
         notes = list(dict.fromkeys(self._notes.pop()))  # two calls in one statement: one copy of a note
         return with_comments(updated, notes) if notes else updated
 
+    # a DAG's default_args may be written in a ``with DAG(...)`` or ``@dag(...)`` line: notes go above it
+    def visit_With(self, node: cst.With) -> None:
+        self._notes.append([])
+
+    def leave_With(self, original: cst.With, updated: cst.With) -> cst.With:
+        notes = list(dict.fromkeys(self._notes.pop()))
+        return with_comments(updated, notes) if notes else updated
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._notes.append([])
+
+    def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
+        notes = list(dict.fromkeys(self._notes.pop()))
+        return with_comments(updated, notes) if notes else updated
+
     def visit_Call(self, node: cst.Call) -> None:
         if self._qualified(node.func) & set(DOCKER_OPERATOR):
             self._order[id(node)] = self._seen
@@ -310,11 +364,19 @@ class DockerCallCodemod(cst.CSTTransformer):
         if not self._qualified(original.func) & set(DOCKER_OPERATOR):
             return updated
         args = read_args(original, self.reader)
-        verdict = assess(args.values, opaque=tuple(args.opaque), xcom_used=self.xcom_used)
+        index = self._order.get(id(original), -1)
+        line, column = self._lines[index] if 0 <= index < len(self._lines) else (0, 0)
+        found = self._found.get((line, column))
+        if found is not None and self.module is not None:
+            # the DAG's default_args reach this task too; its own arguments win over them
+            values = {**found.defaults, **args.values}
+            opaque = (*args.opaque, *found.defaults_opaque)
+            xcom = self.module.xcom_read(found)
+        else:
+            values, opaque, xcom = args.values, tuple(args.opaque), self.xcom_used
+        verdict = assess(values, opaque=opaque, xcom_used=xcom)
         task_id = args.values.get("task_id")
         task_id = task_id if isinstance(task_id, str) else None
-        index = self._order.get(id(original), -1)
-        line = self._lines[index] if 0 <= index < len(self._lines) else 0
         if verdict.verdict != "manual" and not args.positional:
             try:
                 new, notes = self.rewrite_call(updated, args, verdict)
@@ -345,8 +407,8 @@ class DockerCallCodemod(cst.CSTTransformer):
             self.imports_added.append((module, name, alias))
 
 
-def _call_lines(source: str, table: dict[str, str]) -> list[int]:
-    """Lines of the calls whose callee is spelled like DockerOperator, in source order.
+def _call_lines(source: str, table: dict[str, str]) -> list[tuple[int, int]]:
+    """Line and column (from 0) of the calls whose callee is spelled like DockerOperator, in source order.
 
     The CST visits calls in the same order (pre-order is source order of their starts), so the
     n-th DockerOperator call of the CST is the n-th here; :mod:`ast` gives lines for free.
@@ -357,7 +419,7 @@ def _call_lines(source: str, table: dict[str, str]) -> list[int]:
         return []
     calls = [(n.lineno, n.col_offset) for n in ast.walk(tree)
              if isinstance(n, ast.Call) and qualify_dotted(table, _ast_dotted(n.func)) in DOCKER_OPERATOR]
-    return [line for line, _ in sorted(calls)]
+    return sorted(calls)
 
 
 def _ast_dotted(node: ast.expr) -> str | None:

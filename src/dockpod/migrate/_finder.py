@@ -43,6 +43,11 @@ class Found:
     variable: str | None = None
     output_read: bool = False
     defined_at: int | None = None  # the line of the subclass a call instantiates
+    defined_in: str | None = None  # the file of that subclass, when it is another module of the tree
+    #: The default_args values merged into ``kwargs`` (the call's own arguments win over them), and
+    #: what of those default_args could not be seen.
+    defaults: dict[str, object] = field(default_factory=dict)
+    defaults_opaque: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -53,13 +58,71 @@ class Module:
     xcom_task_ids: frozenset[str]
     xcom_variables: frozenset[str]
 
+    def xcom_read(self, found: Found) -> bool | None:
+        """True when this module reads the XCom of the task ``found`` makes, None when it is not seen to.
 
-def find(source: str) -> Module:
-    """Every DockerOperator-related use in ``source``; raises SyntaxError for a module that does not parse."""
+        Per task: through the call's ``.output``, the variable it is assigned to (passed to a TaskFlow
+        function or ``XComArg``), or its task id in an ``xcom_pull``. Shared by audit and migrate.
+        """
+        if found.kind not in ("call", "partial"):
+            return None
+        if found.output_read or found.variable in self.xcom_variables:
+            return True
+        task_id = found.task_id
+        if isinstance(task_id, str) and any(p == task_id or p.endswith("." + task_id) for p in self.xcom_task_ids):
+            return True
+        return None
+
+
+#: Subclasses of DockerOperator defined in other modules of the audited tree:
+#: qualified name as imported (``company_operators.SparkOperator``) -> (file, line of the class).
+External = dict[str, tuple[str, int]]
+
+#: A class statement whose bases may name DockerOperator: the files worth a look in the first pass.
+_SUBCLASS_HINT = re.compile(rb"^[ \t]*class[ \t]+\w+[ \t]*\([^)]*DockerOperator", re.MULTILINE)
+
+
+def find(source: str, external: External | None = None) -> Module:
+    """Every DockerOperator-related use in ``source``; raises SyntaxError for a module that does not parse.
+
+    ``external`` names the DockerOperator subclasses of the other modules (see :func:`subclasses`):
+    their calls are found as those of a subclass defined in this file are.
+    """
     tree = ast.parse(source)
-    finder = _Finder(source, tree)
+    finder = _Finder(source, tree, external)
     finder.visit(tree)
     return Module(tuple(finder.found), frozenset(finder.xcom_ids), frozenset(finder.xcom_vars))
+
+
+def may_define_subclass(data: bytes) -> bool:
+    """Whether a file's bytes may define a DockerOperator subclass (a cheap test before :func:`subclasses`)."""
+    return _SUBCLASS_HINT.search(data) is not None
+
+
+def subclasses(source: str, external: External | None = None) -> dict[str, int]:
+    """The DockerOperator subclasses a module defines at its top level: class name -> line.
+
+    Only the pre-pass runs (imports and class statements), not the walk over every expression.
+    """
+    tree = ast.parse(source)
+    finder = _Finder(source, tree, external)
+    top = {statement.name for statement in tree.body if isinstance(statement, ast.ClassDef)}
+    return {name: line for name, line in finder.subclasses.items() if name in top}
+
+
+def module_names(path: str) -> list[str]:
+    """The dotted names a file may be imported under: every tail of its path (``a/b/c.py``: c, b.c, a.b.c).
+
+    DAG folders and plugin folders are put on ``sys.path`` by Airflow, so any of the tails may be the one.
+    """
+    parts = [part for part in re.split(r"[\\/]+", path) if part and part != "."]
+    if not parts or not parts[-1].endswith(".py"):
+        return []
+    parts[-1] = parts[-1][:-3]
+    if parts[-1] == "__init__":
+        parts.pop()
+    return [".".join(parts[i:]) for i in range(len(parts) - 1, -1, -1)
+            if all(part.isidentifier() for part in parts[i:])]
 
 
 def _statements(tree: ast.Module) -> list[ast.AST]:
@@ -82,8 +145,10 @@ class _Finder(ast.NodeVisitor):
     #: Node class -> the method that visits it (NodeVisitor.visit looks it up by name for every node).
     _visitors: dict[type, Callable[[_Finder, Any], None]] = {}
 
-    def __init__(self, source: str, tree: ast.Module) -> None:
+    def __init__(self, source: str, tree: ast.Module, external: External | None = None) -> None:
         self.source = source
+        self.external: External = external or {}
+        self.external_names: dict[str, tuple[str, int]] = {}
         self._lines: list[str] | None = None
         self.leaves = _LEAVES
         self.imports: dict[str, str] = {}
@@ -145,6 +210,7 @@ class _Finder(ast.NodeVisitor):
                 if cls.name not in self.subclasses and any(self.operator(base) == "DockerOperator"
                                                            or (isinstance(base, ast.Name)
                                                                and base.id in self.subclasses)
+                                                           or self.qualname(base) in self.external
                                                            for base in cls.bases):
                     self.subclasses[cls.name] = cls.lineno
                     changed = True
@@ -214,6 +280,10 @@ class _Finder(ast.NodeVisitor):
             return "KubernetesPodOperator"
         if isinstance(func, ast.Name) and func.id in self.subclasses:
             return func.id
+        if qualified in self.external:
+            name = qualified.rpartition(".")[2]
+            self.external_names[name] = self.external[qualified]
+            return name
         return None
 
     def segment(self, node: ast.AST) -> str:
@@ -476,6 +546,7 @@ class _Finder(ast.NodeVisitor):
         from dockpod.backends.table import BASE_OPERATOR_PASSTHROUGH, DOCKER_ARGUMENTS
 
         extra: tuple[str, ...] = ()
+        defaults: dict[str, object] = {}
         if operator != "KubernetesPodOperator":
             if operator != "DockerOperator":  # a subclass takes arguments of its own
                 for name in [n for n in kwargs if n not in DOCKER_ARGUMENTS and n not in BASE_OPERATOR_PASSTHROUGH]:
@@ -483,8 +554,13 @@ class _Finder(ast.NodeVisitor):
                     del kwargs[name]
             defaults, extra = self.current_defaults(kwargs, node)
             kwargs = {**defaults, **kwargs}
+        defined_at: int | None = self.subclasses.get(operator)
+        defined_in: str | None = None
+        if defined_at is None and operator in self.external_names:
+            defined_in, defined_at = self.external_names[operator]
         self.found.append(Found(node.lineno, node.col_offset + 1, operator, kind, task_id=kwargs.get("task_id"),
                                 image=kwargs.get("image"), kwargs=kwargs, opaque=tuple(opaque) + extra,
                                 variable=self.assigned.get(id(node)), output_read=id(node) in self.output_calls,
-                                defined_at=self.subclasses.get(operator)))
+                                defined_at=defined_at, defined_in=defined_in, defaults=dict(defaults),
+                                defaults_opaque=extra))
 

@@ -51,6 +51,8 @@ PATTERN_FINDINGS: dict[str, tuple[str, str]] = {
     "subclass": ("review", "this class subclasses DockerOperator; its own methods and arguments do not migrate "
                            "and must be rewritten on container_task."),
     "subclass_call": ("review", "{operator} subclasses DockerOperator (line {line}); check what its own code adds."),
+    "subclass_call_elsewhere": ("review", "{operator} subclasses DockerOperator ({file}, line {line}); check what "
+                                          "its own code adds."),
     "partial": ("review", "container_task has no .partial()/.expand() form yet, so this mapped task is not "
                           "rewritten automatically; the values given to .expand() are known only at run time."),
 }

@@ -11,6 +11,7 @@ same order. Each file gives one frozen result
 from __future__ import annotations
 
 import csv
+import functools
 import gc
 import io
 import json
@@ -23,7 +24,7 @@ from typing import Any
 
 from dockpod.errors import DockpodError
 from dockpod.migrate import _names as names
-from dockpod.migrate._finder import Found, Module, find
+from dockpod.migrate._finder import External, Found, Module, find, may_define_subclass, module_names, subclasses
 from dockpod.migrate.assess import Assessment, Dynamic, Verdict, assess, worst
 
 __all__ = [
@@ -154,10 +155,15 @@ def audit_paths(
     with _Pool(workers) as pool:
         if workers > 1 and len(files) >= POOL_THRESHOLD * 10:
             chunks = [files[i:i + FILTER_CHUNK] for i in range(0, len(files), FILTER_CHUNK)]
-            candidates = [path for chunk in pool.get().map(_candidates, chunks) for path in chunk]
+            marked = [item for chunk in pool.get().map(_candidates, chunks) for item in chunk]
         else:
-            candidates = _candidates(files)
-        results = list(_run(candidates, progress, pool if workers > 1 else None))
+            marked = _candidates(files)
+        candidates = [path for path, _defines in marked]
+        # first pass: the DockerOperator subclasses each module defines, for the files that import them
+        external = _external_subclasses([path for path, defines in marked if defines])
+        if external:
+            candidates = _with_users(files, candidates, external)
+        results = list(_run(candidates, progress, pool if workers > 1 else None, external))
     calls = tuple(site for r in results if isinstance(r, Audited) for site in r.sites)
     skipped = tuple((r.path, r.reason) if isinstance(r, Skipped) else (r.path, f"internal error: {r.error}")
                     for r in results if not isinstance(r, Audited))
@@ -166,18 +172,18 @@ def audit_paths(
                        calls=calls, skipped=skipped)
 
 
-def audit_file(path: str) -> FileResult:
-    """Audit one file; never raises."""
+def audit_file(path: str, external: External | None = None) -> FileResult:
+    """Audit one file; never raises. ``external``: the DockerOperator subclasses of the other audited modules."""
     collecting = gc.isenabled()
     gc.disable()  # a syntax tree is many small objects and no cycles: the collector only costs time here
     try:
-        return _audit_file(path)
+        return _audit_file(path, external)
     finally:
         if collecting:
             gc.enable()
 
 
-def _audit_file(path: str) -> FileResult:
+def _audit_file(path: str, external: External | None = None) -> FileResult:
     try:
         with open(path, "rb") as handle:  # not _read: an error names the file, as it always has
             data = handle.read()
@@ -186,7 +192,7 @@ def _audit_file(path: str) -> FileResult:
         except UnicodeDecodeError:
             return Skipped(path, "not UTF-8 text")
         try:
-            module = find(source)
+            module = find(source, external)
         except SyntaxError as exc:
             return Skipped(path, f"syntax error at line {exc.lineno}: {exc.msg}")
         except (ValueError, RecursionError) as exc:
@@ -262,20 +268,62 @@ if not all(any(core in marker for core in _MARKER_CORES) for marker in names.MAR
     _MARKER_CORES = (b"", b"")  # a marker without either: no shortcut (b"" is in every file)
 
 
-def _candidates(files: list[str]) -> list[str]:
-    """The files whose bytes mention an operator (and those that cannot be read: audit_file says why)."""
-    found: list[str] = []
+def _candidates(files: list[str]) -> list[tuple[str, bool]]:
+    """The files whose bytes mention an operator (and those that cannot be read: audit_file says why).
+
+    Each with whether it may define a DockerOperator subclass (for the first pass).
+    """
+    found: list[tuple[str, bool]] = []
     markers = names.MARKERS
     docker, kubernetes = _MARKER_CORES
     for path in files:
         try:
             data = _read(path)
         except OSError:
-            found.append(path)
+            found.append((path, False))
             continue
         if (docker in data or kubernetes in data) and any(marker in data for marker in markers):
-            found.append(path)
+            found.append((path, docker in data and may_define_subclass(data)))
     return found
+
+
+def _external_subclasses(paths: list[str]) -> External:
+    """The first pass: every DockerOperator subclass defined at the top of these modules.
+
+    Keyed by each dotted name the class may be imported under (see
+    :func:`~dockpod.migrate._finder.module_names`).
+    """
+    external: External = {}
+    for path in paths:
+        try:
+            defined = subclasses(_read(path).decode("utf-8-sig"))
+        except (OSError, UnicodeDecodeError, SyntaxError, ValueError, RecursionError):
+            continue  # the second pass reports the file
+        file = Path(path).as_posix()
+        for module in module_names(file):
+            for name, line in defined.items():
+                external.setdefault(f"{module}.{name}", (file, line))
+    return external
+
+
+def _with_users(files: list[str], candidates: list[str], external: External) -> list[str]:
+    """``candidates`` and the files that name a subclass of ``external`` without mentioning an operator."""
+    hidden = {name.rpartition(".")[2].encode() for name in external}
+    hidden = {name for name in hidden if not any(marker in name for marker in names.MARKERS)}
+    if not hidden:
+        return candidates
+    chosen = set(candidates)
+    more = []
+    for path in files:
+        if path in chosen:
+            continue
+        try:
+            data = _read(path)
+        except OSError:
+            continue
+        if any(name in data for name in hidden):
+            more.append(path)
+    return sorted([*candidates, *more]) if more else candidates
 
 
 def _cores() -> int:
@@ -310,17 +358,19 @@ class _Pool:
             self.pool.shutdown(cancel_futures=True)
 
 
-def _run(candidates: list[str], progress: Progress | None, pool: _Pool | None) -> Iterator[FileResult]:
+def _run(candidates: list[str], progress: Progress | None, pool: _Pool | None,
+         external: External | None = None) -> Iterator[FileResult]:
     total = len(candidates)
     if pool is not None and total >= POOL_THRESHOLD:
-        results = pool.get().map(audit_file, candidates, chunksize=max(1, total // (pool.workers * 8)))
+        work = functools.partial(audit_file, external=external) if external else audit_file
+        results = pool.get().map(work, candidates, chunksize=max(1, total // (pool.workers * 8)))
         for done, result in enumerate(results, 1):
             if progress:
                 progress(done, total)
             yield result
         return
     for done, path in enumerate(candidates, 1):
-        result = audit_file(path)
+        result = audit_file(path, external)
         if progress:
             progress(done, total)
         yield result
@@ -333,12 +383,7 @@ def _judge(file: str, found: Found, module: Module) -> CallSite:
     if found.operator == "KubernetesPodOperator":
         verdict, reasons = None, ()
     else:
-        xcom_used = None
-        if found.kind in ("call", "partial") and (
-                found.output_read or found.variable in module.xcom_variables
-                or _reads(module.xcom_task_ids, found.task_id)):
-            xcom_used = True
-        assessment = worst(assess(found.kwargs, opaque=found.opaque, xcom_used=xcom_used),
+        assessment = worst(assess(found.kwargs, opaque=found.opaque, xcom_used=module.xcom_read(found)),
                            *_pattern_findings(found))
         verdict, reasons = assessment.verdict, assessment.reasons
     return CallSite(file=file, line=found.line, column=found.column, operator=found.operator,
@@ -351,12 +396,11 @@ def _pattern_findings(found: Found) -> list[Assessment]:
     key = keys.get(found.kind) or ("subclass_call" if found.defined_at is not None else None)
     if key is None:
         return []
+    if key == "subclass_call" and found.defined_in is not None:
+        key = "subclass_call_elsewhere"
     verdict, reason = names.PATTERN_FINDINGS[key]
-    return [Assessment(verdict, (reason.format(operator=found.operator, line=found.defined_at),))]  # type: ignore[arg-type]
-
-
-def _reads(pulled: frozenset[str], task_id: object) -> bool:
-    return isinstance(task_id, str) and any(p == task_id or p.endswith("." + task_id) for p in pulled)
+    text = reason.format(operator=found.operator, line=found.defined_at, file=found.defined_in)
+    return [Assessment(verdict, (text,))]  # type: ignore[arg-type]
 
 
 def _show(value: object) -> str | None:

@@ -16,7 +16,5 @@ with DAG(dag_id="scores", schedule=None, start_date=pendulum.datetime(2025, 1, 1
 
     notify(score.output)
 
-    # dockpod: review: the DAG reads this task's XCom: DockerOperator pushed the last log line, dockpod
-    #   pushes only the JSON the container writes to /airflow/xcom/return.json.
     audit = container_task(task_id="audit_scores", image="registry.example.com/ml/score:0.9", command=["audit"], security={"run_as_non_root": False, "capabilities_drop": []})
     score >> audit
