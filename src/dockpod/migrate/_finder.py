@@ -26,6 +26,22 @@ _BLOCKS = (ast.stmt, ast.excepthandler, ast.match_case)
 #: Nodes with no visitor of their own and nothing inside that one could see: never visited.
 _LEAVES = frozenset(cls for base in (ast.expr_context, ast.boolop, ast.operator, ast.unaryop, ast.cmpop)
                     for cls in base.__subclasses__()) | {ast.Name, ast.alias}
+#: What else a field may hold that is no node: never visited either.
+_SCALARS = frozenset({type(None), str, bytes, int, float, complex, bool, type(...)})
+_VISIT_NEVER = _LEAVES | _SCALARS
+#: Fields that never hold a node with something to see (names, flags, contexts, operators, aliases).
+_SCALAR_FIELDS = frozenset({"ctx", "op", "ops", "type_comment", "kind", "is_async", "level", "module", "names",
+                            "id", "attr", "arg", "simple", "conversion", "name", "tag", "lineno", "kwd_attrs"})
+#: Displays, with no visitor of their own: generic_visit reads their items in place.
+_DISPLAYS = frozenset({ast.List, ast.Tuple, ast.Set, ast.Dict})
+#: Node class -> the fields generic_visit reads, in field order.
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _child_fields(cls: type) -> tuple[str, ...]:
+    fields = _CHILD_FIELDS[cls] = tuple(name for name in cls._fields  # type: ignore[attr-defined]
+                                        if name not in _SCALAR_FIELDS)
+    return fields
 
 
 @dataclass(frozen=True)
@@ -141,6 +157,39 @@ def _statements(tree: ast.Module) -> list[ast.AST]:
     return nodes
 
 
+def _has_dynamic(value: object) -> bool:
+    """:func:`~dockpod.migrate.assess.has_dynamic` for what :meth:`_Finder.value` returns (exact types)."""
+    cls = value.__class__
+    if cls is Dynamic:
+        return True
+    if cls is dict:
+        value = [*value.keys(), *value.values()]  # type: ignore[attr-defined]
+    elif cls is not list and cls is not tuple:
+        return False if cls in _PLAIN else has_dynamic(value)
+    for item in value:  # type: ignore[attr-defined]
+        if item.__class__ in _PLAIN:
+            continue
+        if _has_dynamic(item):
+            return True
+    return False
+
+
+def _table() -> Any:
+    """:mod:`dockpod.backends.table`, imported on first use (not with this module) and then kept."""
+    global _TABLE
+    if _TABLE is None:
+        from dockpod.backends import table
+
+        _TABLE = table
+    return _TABLE
+
+
+_TABLE: Any = None
+
+#: Value types with nothing inside: never Dynamic.
+_PLAIN = frozenset({type(None), str, bytes, int, float, complex, bool, type(...)})
+
+
 class _Finder(ast.NodeVisitor):
     #: Node class -> the method that visits it (NodeVisitor.visit looks it up by name for every node).
     _visitors: dict[type, Callable[[_Finder, Any], None]] = {}
@@ -150,7 +199,7 @@ class _Finder(ast.NodeVisitor):
         self.external: External = external or {}
         self.external_names: dict[str, tuple[str, int]] = {}
         self._lines: list[str] | None = None
-        self.leaves = _LEAVES
+        self.leaves = _VISIT_NEVER
         self.imports: dict[str, str] = {}
         self.constants: dict[str, ast.expr] = {}
         self.subclasses: dict[str, int] = {}
@@ -235,19 +284,40 @@ class _Finder(ast.NodeVisitor):
         return method
 
     def generic_visit(self, node: ast.AST) -> None:
-        """NodeVisitor.generic_visit (every child, in field order), skipping the leaves nothing visits."""
+        """NodeVisitor.generic_visit (every child, in field order), skipping the leaves nothing visits.
+
+        Only the fields that can hold a node are read (see :func:`_child_fields`); constants and
+        keywords, the most common children, are handled here rather than by a call of their own.
+        """
         leaves, visitors = self.leaves, self._visitors
-        for name in node._fields:
+        cls = node.__class__
+        child_fields = _CHILD_FIELDS.get(cls)
+        if child_fields is None:
+            child_fields = _child_fields(cls)
+        for name in child_fields:
             value = getattr(node, name, None)
-            if isinstance(value, list):
-                for item in value:
+            for item in value if value.__class__ is list else (value,):
+                cls = item.__class__
+                if cls is ast.keyword:
+                    item = item.value
                     cls = item.__class__
-                    if cls not in leaves and isinstance(item, ast.AST):
-                        (visitors.get(cls) or self._visitor(cls))(self, item)
-            elif isinstance(value, ast.AST):
-                cls = value.__class__
-                if cls not in leaves:
-                    (visitors.get(cls) or self._visitor(cls))(self, value)
+                if cls is ast.Constant:
+                    constant = item.value
+                    if constant.__class__ is str and "xcom_pull" in constant:
+                        self.xcom_ids.update(_XCOM_IN_TEMPLATE.findall(constant))
+                elif cls in leaves:
+                    continue
+                elif cls in _DISPLAYS:  # generic_visit of a list, tuple, set or dict, in place
+                    for inner in item.elts if cls is not ast.Dict else [*item.keys, *item.values]:
+                        cls = inner.__class__
+                        if cls is ast.Constant:
+                            constant = inner.value
+                            if constant.__class__ is str and "xcom_pull" in constant:
+                                self.xcom_ids.update(_XCOM_IN_TEMPLATE.findall(constant))
+                        elif cls not in leaves:
+                            (visitors.get(cls) or self._visitor(cls))(self, inner)
+                else:
+                    (visitors.get(cls) or self._visitor(cls))(self, item)
 
     def visit_keyword(self, node: ast.keyword) -> None:
         if node.value.__class__ not in self.leaves:  # generic_visit, for the only child a keyword has
@@ -257,7 +327,14 @@ class _Finder(ast.NodeVisitor):
     def lines(self) -> list[str]:
         """The source's lines, split only when a segment is first needed."""
         if self._lines is None:
-            self._lines = _LINE_END.split(self.source)
+            source = self.source
+            if "\r" in source:
+                self._lines = _LINE_END.split(source)
+            else:  # only \n ends a line: the same lines, split without the regular expression
+                lines = source.split("\n")
+                last = lines.pop()
+                self._lines = [line + "\n" for line in lines]
+                self._lines.append(last)
         return self._lines
 
     # --- names ---------------------------------------------------------------------------------
@@ -299,41 +376,69 @@ class _Finder(ast.NodeVisitor):
     # --- values --------------------------------------------------------------------------------
 
     def value(self, node: ast.expr, depth: int = 0) -> object:
-        """The Python value ``node`` spells out, or Dynamic with its source text."""
+        """The Python value ``node`` spells out, or Dynamic with its source text.
+
+        Constants inside lists, tuples, sets and dicts are read in place, without a call of their own.
+        """
         if depth > _DEPTH:
             return Dynamic(self.segment(node))
-        if isinstance(node, ast.Constant):
-            if isinstance(node.value, str) and "{{" in node.value:
+        cls = node.__class__
+        if cls is ast.Constant:
+            constant = node.value  # type: ignore[attr-defined]
+            if constant.__class__ is str and "{{" in constant:
                 return Dynamic(self.segment(node))
-            return node.value
-        if isinstance(node, ast.List | ast.Tuple | ast.Set):
+            return constant
+        inner = depth + 1
+        if cls is ast.List or cls is ast.Tuple or cls is ast.Set:
             items: list[object] = []
-            for item in node.elts:
-                if not isinstance(item, ast.Starred):
-                    items.append(self.value(item, depth + 1))
+            for item in node.elts:  # type: ignore[attr-defined]
+                item_cls = item.__class__
+                if item_cls is ast.Constant and inner <= _DEPTH:
+                    constant = item.value
+                    if constant.__class__ is not str or "{{" not in constant:
+                        items.append(constant)
+                        continue
+                if item_cls is not ast.Starred:
+                    items.append(self.value(item, inner))
                     continue
-                spliced = self.value(item.value, depth + 1)
+                spliced = self.value(item.value, inner)
                 if not isinstance(spliced, list | tuple):
                     return Dynamic(self.segment(node))
                 items.extend(spliced)
-            return tuple(items) if isinstance(node, ast.Tuple) else items
-        if isinstance(node, ast.Dict):
-            if any(key is None for key in node.keys):
-                return Dynamic(self.segment(node))
-            pairs = [(self.value(k, depth + 1), self.value(v, depth + 1)) for k, v in zip(node.keys, node.values,
-                                                                                            strict=True)]
+            return tuple(items) if cls is ast.Tuple else items
+        if cls is ast.Dict:
+            keys = node.keys  # type: ignore[attr-defined]
+            for key in keys:
+                if key is None:
+                    return Dynamic(self.segment(node))
+            pairs: list[tuple[object, object]] = []
+            for key, item in zip(keys, node.values, strict=True):  # type: ignore[attr-defined]
+                if key.__class__ is ast.Constant and inner <= _DEPTH:
+                    read_key = key.value
+                    if read_key.__class__ is str and "{{" in read_key:
+                        read_key = self.value(key, inner)
+                else:
+                    read_key = self.value(key, inner)
+                if item.__class__ is ast.Constant and inner <= _DEPTH:
+                    read = item.value
+                    if read.__class__ is str and "{{" in read:
+                        read = self.value(item, inner)
+                else:
+                    read = self.value(item, inner)
+                pairs.append((read_key, read))
             try:
                 return dict(pairs)
             except TypeError:
                 return Dynamic(self.segment(node))
-        if (isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd)
-                and isinstance(node.operand, ast.Constant) and isinstance(node.operand.value, int | float)):
-            return -node.operand.value if isinstance(node.op, ast.USub) else node.operand.value
-        if isinstance(node, ast.Name) and node.id in self.constants:
-            resolved = self.value(self.constants[node.id], depth + 1)
-            return Dynamic(node.id) if has_dynamic(resolved) else resolved
-        if isinstance(node, ast.Call) and self.qualname(node.func) in names.MOUNT:
-            return self.mount(node, depth)
+        if (cls is ast.UnaryOp and isinstance(node.op, ast.USub | ast.UAdd)  # type: ignore[attr-defined]
+                and isinstance(node.operand, ast.Constant)  # type: ignore[attr-defined]
+                and isinstance(node.operand.value, int | float)):  # type: ignore[attr-defined]
+            return -node.operand.value if isinstance(node.op, ast.USub) else node.operand.value  # type: ignore
+        if cls is ast.Name and node.id in self.constants:  # type: ignore[attr-defined]
+            resolved = self.value(self.constants[node.id], inner)  # type: ignore[attr-defined]
+            return Dynamic(node.id) if _has_dynamic(resolved) else resolved  # type: ignore[attr-defined]
+        if cls is ast.Call and self.qualname(node.func) in names.MOUNT:  # type: ignore[attr-defined]
+            return self.mount(node, depth)  # type: ignore[arg-type]
         return Dynamic(self.segment(node))
 
     def mount(self, node: ast.Call, depth: int) -> object:
@@ -343,7 +448,7 @@ class _Finder(ast.NodeVisitor):
         if len(node.args) > 4 or any(kw.arg is None for kw in node.keywords):
             return Dynamic(self.segment(node))
         values = {key: self.value(expr, depth + 1) for key, expr in given.items()}
-        if has_dynamic(values):
+        if _has_dynamic(values):
             return Dynamic(self.segment(node))
         mount = {"Target": values.get("target"), "Source": values.get("source"),
                  "Type": values.get("type", "volume"), "ReadOnly": bool(values.get("read_only", False))}
@@ -359,18 +464,25 @@ class _Finder(ast.NodeVisitor):
             if keyword.arg is None:
                 opaque.append(f"**{self.segment(keyword.value)}")
             else:
-                kwargs[keyword.arg] = self.value(keyword.value)
+                expr = keyword.value
+                if expr.__class__ is ast.Constant:  # the common case, read in place
+                    constant = expr.value
+                    if constant.__class__ is not str or "{{" not in constant:
+                        kwargs[keyword.arg] = constant
+                        continue
+                kwargs[keyword.arg] = self.value(expr)
         return kwargs, opaque
 
     # --- default_args ---------------------------------------------------------------------------
 
     def dag_defaults(self, call: ast.Call) -> tuple[dict[str, object], tuple[str, ...]] | None:
         """The DockerOperator arguments among a DAG's (or an operator's) ``default_args``."""
-        from dockpod.backends.table import DOCKER_ARGUMENTS
-
         expr = next((kw.value for kw in call.keywords if kw.arg == "default_args"), None)
-        if expr is None:
-            return None
+        return None if expr is None else self.defaults_of(expr)
+
+    def defaults_of(self, expr: ast.expr) -> tuple[dict[str, object], tuple[str, ...]]:
+        """:meth:`dag_defaults` for the ``default_args`` expression itself."""
+        DOCKER_ARGUMENTS = _table().DOCKER_ARGUMENTS
         source = expr
         if isinstance(expr, ast.Name) and expr.id in self.constants:
             expr = self.constants[expr.id]
@@ -397,14 +509,20 @@ class _Finder(ast.NodeVisitor):
         """The default_args reaching a call: its DAG context, ``dag=`` or the file's only named DAG."""
         chosen: tuple[dict[str, object], tuple[str, ...]] = ({}, ())
         dag = kwargs.get("dag")
-        dag_expr = next((kw.value for kw in call.keywords if kw.arg == "dag"), None) if call else None
+        dag_expr = defaults_expr = None
+        if call:  # the first of each keyword, as next() over the keywords would find it
+            for keyword in call.keywords:
+                if keyword.arg == "dag":
+                    dag_expr = keyword.value if dag_expr is None else dag_expr
+                elif keyword.arg == "default_args":
+                    defaults_expr = keyword.value if defaults_expr is None else defaults_expr
         if isinstance(dag_expr, ast.Name) and dag_expr.id in self.named_dags:
             chosen = self.named_dags[dag_expr.id]
         elif self.defaults_stack:
             chosen = self.defaults_stack[-1]
         elif dag is None and len(self.named_dags) == 1:
             chosen = next(iter(self.named_dags.values()))
-        own = self.dag_defaults(call) if call else None
+        own = self.defaults_of(defaults_expr) if defaults_expr is not None else None
         if own:
             return {**chosen[0], **own[0]}, chosen[1] + own[1]
         return chosen
@@ -543,8 +661,8 @@ class _Finder(ast.NodeVisitor):
             self.add(node, operator, "call", kwargs, opaque)
 
     def add(self, node: ast.Call, operator: str, kind: str, kwargs: dict[str, object], opaque: list[str]) -> None:
-        from dockpod.backends.table import BASE_OPERATOR_PASSTHROUGH, DOCKER_ARGUMENTS
-
+        table = _table()
+        BASE_OPERATOR_PASSTHROUGH, DOCKER_ARGUMENTS = table.BASE_OPERATOR_PASSTHROUGH, table.DOCKER_ARGUMENTS
         extra: tuple[str, ...] = ()
         defaults: dict[str, object] = {}
         if operator != "KubernetesPodOperator":

@@ -153,17 +153,25 @@ def audit_paths(
     files = sorted(set(_python_files(paths)))
     workers = workers or _cores()
     with _Pool(workers) as pool:
+        results: list[FileResult] | None = None
         if workers > 1 and len(files) >= POOL_THRESHOLD * 10:
             chunks = [files[i:i + FILTER_CHUNK] for i in range(0, len(files), FILTER_CHUNK)]
-            marked = [item for chunk in pool.get().map(_candidates, chunks) for item in chunk]
+            if progress is None:  # each chunk read, filtered and audited in one task
+                done = list(pool.get().map(_filter_and_audit, chunks))
+                marked = [item for chunk, _results in done for item in chunk]
+                if not any(defines for _path, defines in marked):  # no first pass: the results stand
+                    results = [result for _chunk, chunk_results in done for result in chunk_results]
+            else:
+                marked = [item for chunk in pool.get().map(_candidates, chunks) for item in chunk]
         else:
             marked = _candidates(files)
         candidates = [path for path, _defines in marked]
-        # first pass: the DockerOperator subclasses each module defines, for the files that import them
-        external = _external_subclasses([path for path, defines in marked if defines])
-        if external:
-            candidates = _with_users(files, candidates, external)
-        results = list(_run(candidates, progress, pool if workers > 1 else None, external))
+        if results is None:
+            # first pass: the DockerOperator subclasses each module defines, for the files that import them
+            external = _external_subclasses([path for path, defines in marked if defines])
+            if external:
+                candidates = _with_users(files, candidates, external)
+            results = list(_run(candidates, progress, pool if workers > 1 else None, external))
     calls = tuple(site for r in results if isinstance(r, Audited) for site in r.sites)
     skipped = tuple((r.path, r.reason) if isinstance(r, Skipped) else (r.path, f"internal error: {r.error}")
                     for r in results if not isinstance(r, Audited))
@@ -187,6 +195,14 @@ def _audit_file(path: str, external: External | None = None) -> FileResult:
     try:
         with open(path, "rb") as handle:  # not _read: an error names the file, as it always has
             data = handle.read()
+    except Exception as exc:  # a bug in the audit must not stop the other files
+        return Failed(path, f"{type(exc).__name__}: {exc}")
+    return _audit_data(path, data, external)
+
+
+def _audit_data(path: str, data: bytes, external: External | None = None) -> FileResult:
+    """:func:`_audit_file` of bytes already read."""
+    try:
         try:
             source = data.decode("utf-8-sig")
         except UnicodeDecodeError:
@@ -268,10 +284,11 @@ if not all(any(core in marker for core in _MARKER_CORES) for marker in names.MAR
     _MARKER_CORES = (b"", b"")  # a marker without either: no shortcut (b"" is in every file)
 
 
-def _candidates(files: list[str]) -> list[tuple[str, bool]]:
+def _candidates(files: list[str], read: dict[str, bytes] | None = None) -> list[tuple[str, bool]]:
     """The files whose bytes mention an operator (and those that cannot be read: audit_file says why).
 
-    Each with whether it may define a DockerOperator subclass (for the first pass).
+    Each with whether it may define a DockerOperator subclass (for the first pass). ``read``, when
+    given, receives the bytes of each candidate that was read.
     """
     found: list[tuple[str, bool]] = []
     markers = names.MARKERS
@@ -284,7 +301,42 @@ def _candidates(files: list[str]) -> list[tuple[str, bool]]:
             continue
         if (docker in data or kubernetes in data) and any(marker in data for marker in markers):
             found.append((path, docker in data and may_define_subclass(data)))
+            if read is not None:
+                read[path] = data
     return found
+
+
+def _filter_and_audit(files: list[str]) -> tuple[list[tuple[str, bool]], list[FileResult]]:
+    """A pool task: :func:`_candidates` of ``files``, and the audit of each, unless one may define a subclass.
+
+    Audited without a first pass, which only matters when some file of the tree defines a subclass: then
+    no results come back, and the caller audits the candidates again after the first pass. The pool's
+    workers tell each other (:data:`_SUBCLASS_SEEN`), so that none audits what will be thrown away.
+    """
+    read: dict[str, bytes] = {}
+    marked = _candidates(files, read)
+    seen = _SUBCLASS_SEEN
+    if any(defines for _path, defines in marked):
+        if seen is not None:
+            seen.value = 1
+        return marked, []
+    results: list[FileResult] = []
+    for path, _defines in marked:
+        if seen is not None and seen.value:
+            return marked, []  # the caller audits again: these results would not be used
+        results.append(_audit_data(path, read[path]) if path in read else audit_file(path))
+    return marked, results
+
+
+#: In a pool's worker: set when a task has seen a file that may define a DockerOperator subclass.
+_SUBCLASS_SEEN: Any = None
+
+
+def _start_worker(subclass_seen: Any) -> None:
+    """The pool's initializer: no collections (short-lived workers), and the flag the tasks share."""
+    global _SUBCLASS_SEEN
+    gc.disable()
+    _SUBCLASS_SEEN = subclass_seen
 
 
 def _external_subclasses(paths: list[str]) -> External:
@@ -345,9 +397,11 @@ class _Pool:
             import multiprocessing
             from concurrent.futures import ProcessPoolExecutor
 
+            _import_judging()  # once, here, rather than in every worker of every pool
+
             context = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else None)
             self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context,
-                                            initializer=gc.disable)  # short-lived workers: no collections
+                                            initializer=_start_worker, initargs=(context.Value("b", 0),))
         return self.pool
 
     def __enter__(self) -> _Pool:
@@ -356,6 +410,17 @@ class _Pool:
     def __exit__(self, *exc: object) -> None:
         if self.pool is not None:
             self.pool.shutdown(cancel_futures=True)
+
+
+def _import_judging() -> None:
+    """Import what judging a call imports on first use (the translation, the argument table).
+
+    Forked workers inherit the modules this process holds; each would otherwise import them again.
+    """
+    import importlib
+
+    for module in ("dockpod.backends.docker", "dockpod.backends.table"):
+        importlib.import_module(module)
 
 
 def _run(candidates: list[str], progress: Progress | None, pool: _Pool | None,
