@@ -226,7 +226,8 @@ def _local_engine(value: Any) -> bool:
     return value is None or str(value).startswith(("unix://", "npipe://"))
 
 
-def _plain_network(value: Any) -> bool:
+def is_plain_network(value: Any) -> bool:
+    """True for Docker's default network: nothing to carry over to a profile or a pod."""
     return value in (None, "", "bridge", "default")
 
 
@@ -277,7 +278,7 @@ DOCKER_ARGUMENTS: dict[str, DockerArgument] = {
         DockerArgument("network_mode", "rejected", "profile.network",
                        "host, none and container: network modes have no pod counterpart",
                        fix="Drop network_mode, or name a user-defined network in the profile's `network`.",
-                       accepts=lambda v: _plain_network(v) or not str(v).startswith(("host", "none", "container:"))),
+                       accepts=lambda v: is_plain_network(v) or not str(v).startswith(("host", "none", "container:"))),
         DockerArgument("tls_ca_cert", "profile", "profile.docker_conn_id", "TLS to the engine: use the "
                        "Docker connection of the profile.", accepts=_is_falsy),
         DockerArgument("tls_client_cert", "profile", "profile.docker_conn_id", "as tls_ca_cert",

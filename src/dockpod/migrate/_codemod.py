@@ -16,6 +16,7 @@ from typing import Any
 
 import libcst as cst
 
+from dockpod.backends.table import is_plain_network
 from dockpod.migrate._finder import Found, Module, find
 from dockpod.migrate.assess import Assessment, Dynamic, assess
 
@@ -40,7 +41,7 @@ DROP_NOTES: dict[str, Callable[[object], str | None]] = {
     "dockpod.toml to choose another).",
     "docker_conn_id": lambda v: f"docker_conn_id={show(v)} dropped: set docker_conn_id in the local profile of "
     "dockpod.toml for the registry login.",
-    "network_mode": lambda v: None if v in (None, "", "bridge", "default") else
+    "network_mode": lambda v: None if is_plain_network(v) else
     f"network_mode={show(v)} dropped: name that network in the local profile's `network` in dockpod.toml.",
     "mount_tmp_dir": lambda v: None if v is False else "mount_tmp_dir dropped: no host temporary directory "
     "(and no AIRFLOW_TMP_DIR) is given to the container; use Volume.empty_dir for scratch space.",

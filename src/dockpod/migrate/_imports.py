@@ -8,6 +8,7 @@ is unused when no ``Name`` node outside the imports spells it.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import libcst as cst
 
@@ -80,14 +81,7 @@ def _drop_unused(statement: cst.BaseStatement, unwanted: set[tuple[str, str]], m
         if (module, name) in unwanted and local not in used:
             continue
         keep.append(alias)
-    if len(keep) == len(small.names):
-        return statement
-    if not keep:
-        return None
-    keep[-1] = keep[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
-    lpar = small.lpar if len(keep) > 1 else None
-    rpar = small.rpar if len(keep) > 1 else None
-    return statement.with_changes(body=[small.with_changes(names=keep, lpar=lpar, rpar=rpar)])
+    return _with_names(statement, small, keep)
 
 
 def _drop_unused_modules(statement: cst.SimpleStatementLine, small: cst.Import, modules: set[str],
@@ -100,11 +94,20 @@ def _drop_unused_modules(statement: cst.SimpleStatementLine, small: cst.Import, 
         if name in modules and local not in used:
             continue
         keep.append(alias)
+    return _with_names(statement, small, keep)
+
+
+def _with_names(statement: cst.SimpleStatementLine, small: cst.Import | cst.ImportFrom,
+                keep: list[Any]) -> cst.BaseStatement | None:
+    """The import statement with only the ``keep`` names: unchanged, rebuilt, or gone (None)."""
     if len(keep) == len(small.names):
         return statement
     if not keep:
         return None
     keep[-1] = keep[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+    if isinstance(small, cst.ImportFrom):  # parentheses only make sense around several names
+        parens = {"lpar": small.lpar, "rpar": small.rpar} if len(keep) > 1 else {"lpar": None, "rpar": None}
+        return statement.with_changes(body=[small.with_changes(names=keep, **parens)])
     return statement.with_changes(body=[small.with_changes(names=keep)])
 
 

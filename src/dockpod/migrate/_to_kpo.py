@@ -21,7 +21,7 @@ from typing import Any
 
 import libcst as cst
 
-from dockpod.backends.table import DOCKER_ARGUMENTS
+from dockpod.backends.table import DOCKER_ARGUMENTS, is_plain_network
 from dockpod.migrate._codemod import (
     CannotRewrite,
     DockerCallCodemod,
@@ -104,7 +104,7 @@ DROP_NOTES: dict[str, Callable[[object], str | None]] = {
     "connection.",
     "docker_conn_id": lambda v: f"docker_conn_id={show(v)} dropped: a registry login is an image pull "
     "secret in Kubernetes (image_pull_secrets=...).",
-    "network_mode": lambda v: None if v in (None, "", "bridge", "default") else
+    "network_mode": lambda v: None if is_plain_network(v) else
     f"network_mode={show(v)} dropped: pods share the cluster network.",
     "mount_tmp_dir": lambda v: None if v is False else "mount_tmp_dir dropped: no host temporary directory "
     "(and no AIRFLOW_TMP_DIR) is given to the container; mount an emptyDir volume for scratch space.",
