@@ -32,7 +32,7 @@ def _stderr() -> Console:
     """The console on stderr, made on first use: rich is imported only by what prints with it."""
     from rich.console import Console
 
-    return Console(stderr=True)
+    return Console(stderr=True, soft_wrap=True)  # messages name paths: never break them across lines
 
 
 class _LazyStderr:
