@@ -43,7 +43,8 @@ def test_render_format_is_checked():
 def test_messages_on_stderr_are_never_broken_across_lines(tmp_path):
     deep = tmp_path / ("a-very-long-folder-name-" * 4) / "dags"
     deep.mkdir(parents=True)
-    (deep / "broken.py").write_text("def oops(:\n")
+    source = "from airflow.providers.docker.operators.docker import DockerOperator\ndef oops(:\n"
+    (deep / "broken.py").write_text(source)
     out = CliRunner().invoke(app, ["audit", str(deep)])
     line = next(line for line in out.stderr.splitlines() if line.startswith("skipped:"))
     assert str(deep / "broken.py") in line and "syntax error" in line
