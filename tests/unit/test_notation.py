@@ -52,6 +52,26 @@ def test_cpu_rejects(value):
         parse_cpu(value)
 
 
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf"), "1e999999999"])
+def test_cpu_rejects_non_finite_and_out_of_range_numbers_as_a_spec_error(value):
+    """Not decimal's InvalidOperation or Overflow: one sentence naming the field, the value, the forms."""
+    with pytest.raises(SpecError) as info:
+        parse_cpu(value, "resources.cpu_request")
+    message = str(info.value)
+    assert message.startswith(f"resources.cpu_request={value!r} is not valid; expected a number of cores")
+    assert message.count(". ") == 0 and message.endswith(".")
+
+
+def test_docker_cpus_nan_is_a_spec_error_and_a_manual_verdict():
+    from dockpod.backends.docker import spec_from_operator_kwargs
+    from dockpod.migrate import assess
+
+    with pytest.raises(SpecError, match=r"^resources\.cpu_request=nan is not valid"):
+        spec_from_operator_kwargs({"image": "etl:1", "cpus": float("nan")})
+    assessment = assess({"image": "etl:1", "cpus": float("inf")})
+    assert assessment.verdict == "manual" and "cpu_request=inf is not valid" in assessment.reasons[0]
+
+
 @given(st.integers(min_value=1, max_value=2**62))
 def test_memory_format_round_trip(num_bytes):
     assert parse_memory(format_memory(num_bytes)) == num_bytes

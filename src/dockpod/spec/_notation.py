@@ -13,6 +13,7 @@ memory of 0.5 bytes means nothing), for CPU it is Kubernetes' millicore.
 
 from __future__ import annotations
 
+import math
 import re
 import shlex
 from decimal import Decimal, InvalidOperation
@@ -82,20 +83,23 @@ def _memory_multiplier(suffix: str) -> int | None:
 
 def parse_cpu(value: object, field: str = "cpu") -> int:
     """Return ``value`` as whole millicores: ``2.5`` and ``"2500m"`` both give 2500."""
-    if isinstance(value, bool):
-        raise SpecError(field, value, CPU_FORMS)
-    if isinstance(value, int | float):
-        amount = Decimal(repr(value)) * 1000
-    elif isinstance(value, str):
-        match = _QUANTITY.match(value)
-        if not match or match.group(3) not in ("", "m"):
+    if isinstance(value, bool) or (isinstance(value, float) and not math.isfinite(value)):
+        raise SpecError(field, value, CPU_FORMS)  # NaN and infinity are no number of cores
+    try:
+        if isinstance(value, int | float):
+            amount = Decimal(repr(value)) * 1000
+        elif isinstance(value, str):
+            match = _QUANTITY.match(value)
+            if not match or match.group(3) not in ("", "m"):
+                raise SpecError(field, value, CPU_FORMS)
+            number, exponent, suffix = match.groups()
+            amount = Decimal(number) * (Decimal(10) ** int(exponent or 0))
+            if suffix == "":
+                amount *= 1000
+        else:
             raise SpecError(field, value, CPU_FORMS)
-        number, exponent, suffix = match.groups()
-        amount = Decimal(number) * (Decimal(10) ** int(exponent or 0))
-        if suffix == "":
-            amount *= 1000
-    else:
-        raise SpecError(field, value, CPU_FORMS)
+    except ArithmeticError as exc:  # decimal's Overflow and InvalidOperation: an exponent out of range
+        raise SpecError(field, value, CPU_FORMS) from exc
     if amount <= 0:
         raise SpecError(field, value, CPU_FORMS, reason="must be more than zero")
     if amount != amount.to_integral_value():
