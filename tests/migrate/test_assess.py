@@ -82,3 +82,34 @@ def test_worst_keeps_the_most_severe_verdict_and_every_reason_once():
     merged = worst(Assessment("review", ("a.", "b.")), Assessment("manual", ("b.", "c.")), Assessment("auto"))
     assert merged == Assessment("manual", ("a.", "b.", "c."))
     assert worst(Assessment("auto")) == Assessment("auto")
+
+
+# --- the reasons' wording follows the target ----------------------------------------------------
+
+#: For each argument: values that give a reason (not accepted, or known only at run time).
+_REASON_VALUES = {
+    "auto_remove": "never", "container_name": "etl", "api_version": Dynamic("v"), "docker_conn_id": Dynamic("c"),
+    "tls_ca_cert": "/ca.pem", "tls_verify": False, "xcom_all": True, "privileged": True,
+    "docker_url": "tcp://builder:2375", "network_mode": "host", "private_environment": {"K": "v"},
+    "retrieve_output": True, "retrieve_output_path": "/out", "ipc_mode": "host", "env_file": "/x.env",
+    "tty": True, "user": "root", "cpus": float("nan"), "mem_limit": "2q", "mount_tmp_dir": Dynamic("m"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_REASON_VALUES))
+def test_kpo_reasons_never_speak_of_dockpod(name):
+    """``--target kpo`` writes no dockpod: its reasons name no dockpod runtime, profile or spec field."""
+    kwargs = {"image": "etl:1.0", name: _REASON_VALUES[name]}
+    dockpod = assess(kwargs, xcom_used=True)
+    kpo = assess(kwargs, xcom_used=True, target="kpo")
+    assert kpo.verdict == dockpod.verdict and len(kpo.reasons) == len(dockpod.reasons) >= 2
+    for reason in kpo.reasons:
+        assert "dockpod" not in reason and "profile" not in reason and "container_task" not in reason, reason
+        assert not reason.startswith(("resources.", "security.")), reason
+    assert any("dockpod" in reason for reason in assess({"image": "etl:1.0"}, xcom_used=True).reasons)
+
+
+def test_kpo_xcom_and_spec_field_wording():
+    kpo = assess({"image": "etl:1.0", "mem_limit": "2q"}, xcom_used=True, target="kpo")
+    assert "KubernetesPodOperator pushes only the JSON" in kpo.reasons[0]
+    assert kpo.reasons[1].startswith("mem_limit='2q' has an unknown unit")

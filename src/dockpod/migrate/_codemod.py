@@ -18,7 +18,7 @@ import libcst as cst
 
 from dockpod.backends.table import is_plain_network
 from dockpod.migrate._finder import Found, Module, find
-from dockpod.migrate.assess import Assessment, Dynamic, assess
+from dockpod.migrate.assess import Assessment, Dynamic, Target, assess
 
 #: Every import path of DockerOperator, of the docker SDK's Mount and of its DeviceRequest.
 DOCKER_OPERATOR = (
@@ -271,6 +271,8 @@ class DockerCallCodemod(cst.CSTTransformer):
     """
 
     DESCRIPTION = "Find DockerOperator calls (base class)."
+    #: What the calls become; the verdict's reasons are worded for it.
+    TARGET: Target = "dockpod"
     #: What becomes of DockerOperator arguments in default_args once the calls are rewritten.
     DEFAULT_ARGS_EFFECT = ("They still reach the DockerOperator container_task runs locally, and are ignored "
                            "on Kubernetes.")
@@ -375,7 +377,7 @@ class DockerCallCodemod(cst.CSTTransformer):
             xcom = self.module.xcom_read(found)
         else:
             values, opaque, xcom = args.values, tuple(args.opaque), self.xcom_used
-        verdict = assess(values, opaque=opaque, xcom_used=xcom)
+        verdict = assess(values, opaque=opaque, xcom_used=xcom, target=self.TARGET)
         task_id = args.values.get("task_id")
         task_id = task_id if isinstance(task_id, str) else None
         if verdict.verdict != "manual" and not args.positional:

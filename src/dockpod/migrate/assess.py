@@ -20,9 +20,11 @@ from typing import Any, Literal
 __all__ = [
     "ALWAYS_REVIEW",
     "CARRIED_AS_EXPRESSION",
+    "KPO_WORDING",
     "PLACEHOLDER_IMAGE",
     "Assessment",
     "Dynamic",
+    "Target",
     "Verdict",
     "assess",
     "has_dynamic",
@@ -30,6 +32,8 @@ __all__ = [
 ]
 
 Verdict = Literal["auto", "review", "manual"]
+#: What ``dockpod migrate`` writes: ``dockpod`` (container_task) or ``kpo`` (a plain KubernetesPodOperator).
+Target = Literal["dockpod", "kpo"]
 
 _RANK: dict[str, int] = {"auto": 0, "review": 1, "manual": 2}
 
@@ -74,19 +78,48 @@ _XCOM_REASON = (
     "the container writes to /airflow/xcom/return.json."
 )
 
+#: For ``--target kpo``: the wording of the reasons that speak of dockpod (its runtime, its profiles,
+#: its spec fields), as (dockpod's phrase, KubernetesPodOperator's phrase). The argument table's notes
+#: and fixes are written for dockpod; these phrases are replaced in every reason :func:`assess` gives.
+KPO_WORDING: tuple[tuple[str, str], ...] = (
+    ("dockpod pushes only the JSON", "KubernetesPodOperator pushes only the JSON"),
+    ("dockpod pushes the JSON", "KubernetesPodOperator pushes the JSON"),
+    ("dockpod always removes the container after reading its exit state and result",
+     'KubernetesPodOperator deletes the pod when it finishes (on_finish_action="delete_pod")'),
+    ("dockpod names containers per run, so retries and parallel runs never collide",
+     "KubernetesPodOperator names the pod per run, so retries and parallel runs never collide"),
+    ("dockpod negotiates the Engine API itself (1.41+)", "a pod talks to no Docker engine"),
+    ("the registry login connection belongs in the profile",
+     "a registry login is an image pull secret in Kubernetes (image_pull_secrets=...)"),
+    ("TLS to the engine: use the Docker connection of the profile", "TLS to a Docker engine: a pod uses none"),
+    ("Run the task on the cluster, or set docker_url in the local profile of dockpod.toml.",
+     "Run the task on the cluster."),
+    ("Drop network_mode, or name a user-defined network in the profile's `network`.",
+     "Drop network_mode: pods share the cluster network."),
+    ("(security.capabilities_add)", "(cap_add, which becomes the container's securityContext capabilities)"),
+    ("Put the value in a Kubernetes Secret (and the local secret source) and declare Secret(name, key, env=VAR).",
+     "Put the value in a Kubernetes Secret and pass it with secrets=[Secret(\"env\", VAR, name, key)] "
+     "(airflow.providers.cncf.kubernetes.secret)."),
+    ("and set xcom=True", "and set do_xcom_push=True"),
+    ("is read into env once", "is read into env_vars once"),
+    ("use Volume.empty_dir for scratch space", "mount an emptyDir volume for scratch space"),
+)
+
 
 def assess(
     kwargs: Mapping[str, object],
     *,
     opaque: tuple[str, ...] = (),
     xcom_used: bool | None = None,
+    target: Target = "dockpod",
 ) -> Assessment:
     """Judge how a DockerOperator call with these keyword arguments migrates to dockpod.
 
     ``kwargs`` maps argument names to literal Python values or :class:`Dynamic` (containers may hold
     ``Dynamic`` items). ``opaque`` names what the tool could not see (``**extra``, positional
     arguments); each makes the call at least ``review``. ``xcom_used`` is True when the DAG reads
-    this task's XCom, None when unknown.
+    this task's XCom, None when unknown. ``target``: what the call becomes, which the reasons speak
+    of (``kpo``: a plain KubernetesPodOperator, see :data:`KPO_WORDING`; the verdict is the same).
     """
     from dockpod.backends.table import BASE_OPERATOR_PASSTHROUGH, DOCKER_ARGUMENTS
 
@@ -119,7 +152,33 @@ def assess(
     found.extend(_judge_xcom(kwargs.get(_XCOM_ARGUMENT), xcom_used))
     found.extend(_translate(literal, plain))
     found.extend(("review", f"the audit cannot see {what}; check what it passes.") for what in opaque)
+    if target == "kpo":
+        found = [(verdict, _for_kpo(reason)) for verdict, reason in found]
     return _combine(found)
+
+
+def _for_kpo(reason: str) -> str:
+    """A reason in the words of ``--target kpo``: :data:`KPO_WORDING`, and argument names for spec fields."""
+    for dockpod, kpo in KPO_WORDING:
+        if dockpod in reason:
+            reason = reason.replace(dockpod, kpo)
+    field, equals, rest = reason.partition("=")
+    argument = _spec_field_arguments().get(field) if equals else None
+    if argument is not None:  # a SpecError names the spec field container_task has, not the argument
+        reason = f"{argument}={rest}"
+    return reason
+
+
+@lru_cache(maxsize=1)
+def _spec_field_arguments() -> dict[str, str]:
+    """Spec field -> the DockerOperator argument that feeds it (``resources.memory_limit`` -> ``mem_limit``)."""
+    from dockpod.backends.table import DOCKER_ARGUMENTS
+
+    fields: dict[str, str] = {}
+    for name, rule in DOCKER_ARGUMENTS.items():
+        if rule.verdict == "translated":
+            fields.setdefault(rule.spec_field, name)
+    return fields
 
 
 def worst(*assessments: Assessment) -> Assessment:

@@ -16,10 +16,11 @@ default_args = {
 dag = DAG("nightly_report", default_args=default_args, schedule_interval="@daily",
           start_date=datetime(2020, 1, 1))
 
-# dockpod: review: auto_remove=True: dockpod always removes the container after reading its exit
-#   state and result.
-# dockpod: review: the DAG reads this task's XCom: DockerOperator pushed the last log line, dockpod
-#   pushes only the JSON the container writes to /airflow/xcom/return.json.
+# dockpod: review: auto_remove=True: KubernetesPodOperator deletes the pod when it finishes
+#   (on_finish_action="delete_pod").
+# dockpod: review: the DAG reads this task's XCom: DockerOperator pushed the last log line,
+#   KubernetesPodOperator pushes only the JSON the container writes to
+#   /airflow/xcom/return.json.
 # dockpod: auto_remove dropped: on_finish_action="delete_pod" deletes the pod when it finishes.
 # dockpod: docker_url='unix://var/run/docker.sock' dropped: the pod runs on the cluster of the
 #   Kubernetes connection.

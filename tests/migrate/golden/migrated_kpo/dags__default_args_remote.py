@@ -17,10 +17,9 @@ DEFAULT_ARGS = {
 
 with DAG("ingest_remote", default_args=DEFAULT_ARGS, start_date=datetime(2024, 1, 1), schedule=None) as dag:
     # dockpod: docker_url='tcp://docker-builder.internal:2375': a task bound to a remote Docker engine
-    #   has no pod counterpart. Run the task on the cluster, or set docker_url in the local
-    #   profile of dockpod.toml.
+    #   has no pod counterpart. Run the task on the cluster.
     # dockpod: network_mode='host': host, none and container: network modes have no pod counterpart.
-    #   Drop network_mode, or name a user-defined network in the profile's `network`.
+    #   Drop network_mode: pods share the cluster network.
     DockerOperator(task_id="pull_feed", image="ingest/feed:7", command=["pull"])
     # dockpod: docker_url='unix://var/run/docker.sock' dropped: the pod runs on the cluster of the
     #   Kubernetes connection.

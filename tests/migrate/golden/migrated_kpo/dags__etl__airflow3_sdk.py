@@ -5,8 +5,9 @@ from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperato
 from kubernetes.client import models as k8s
 
 with DAG(dag_id="scores", schedule=None, start_date=pendulum.datetime(2025, 1, 1, tz="UTC")):
-    # dockpod: review: the DAG reads this task's XCom: DockerOperator pushed the last log line, dockpod
-    #   pushes only the JSON the container writes to /airflow/xcom/return.json.
+    # dockpod: review: the DAG reads this task's XCom: DockerOperator pushed the last log line,
+    #   KubernetesPodOperator pushes only the JSON the container writes to
+    #   /airflow/xcom/return.json.
     # dockpod: auto_remove dropped: on_finish_action="delete_pod" deletes the pod when it finishes.
     # dockpod: review: set namespace=... (without it the pod goes to the namespace of the Kubernetes
     #   connection, else 'default').

@@ -11,8 +11,8 @@ with DAG("training", start_date=datetime(2024, 1, 1), schedule=None):
     #   only at run time; check that each one becomes the right volume.
     # dockpod: device_requests translate for GPUs only (to limits nvidia.com/gpu, 'all' becomes 1);
     #   check the count and that nothing else was requested.
-    # dockpod: env_file is read into env once, when the DAG is migrated; later edits of that file will
-    #   not reach the task.
+    # dockpod: env_file is read into env_vars once, when the DAG is migrated; later edits of that file
+    #   will not reach the task.
     # dockpod: mounts=[Mount("/models", "/srv/models", type="bind"), *SCRATCH] is known only at run
     #   time, and KubernetesPodOperator needs it translated (volume_mounts, volumes); write it by
     #   hand.
@@ -26,10 +26,10 @@ with DAG("training", start_date=datetime(2024, 1, 1), schedule=None):
     # dockpod: mounts come from SCRATCH, which is known only at run time; check that each one becomes
     #   the right volume.
     # dockpod: private_environment={'API_KEY': "{{ var.value.api_key }}"}: it holds secret values in the
-    #   DAG. Put the value in a Kubernetes Secret (and the local secret source) and declare
-    #   Secret(name, key, env=VAR).
-    # dockpod: xcom_all=True: dockpod pushes the JSON result, not log lines. Write the value as JSON to
-    #   /airflow/xcom/return.json.
+    #   DAG. Put the value in a Kubernetes Secret and pass it with secrets=[Secret("env", VAR,
+    #   name, key)] (airflow.providers.cncf.kubernetes.secret).
+    # dockpod: xcom_all=True: KubernetesPodOperator pushes the JSON result, not log lines. Write the
+    #   value as JSON to /airflow/xcom/return.json.
     DockerOperator(
         task_id="evaluate",
         image="registry.example.com/ml/train:cuda12",

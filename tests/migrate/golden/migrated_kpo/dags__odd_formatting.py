@@ -8,7 +8,7 @@ from kubernetes.client import models as k8s
 with DAG("odd", start_date=datetime(2024, 1, 1), schedule=None):
     # dockpod: review: set namespace=... (without it the pod goes to the namespace of the Kubernetes
     #   connection, else 'default').
-    # dockpod: security.user='nobody' is not valid; expected a numeric uid or uid:gid, e.g. '1000' or
+    # dockpod: user='nobody' is not valid; expected a numeric uid or uid:gid, e.g. '1000' or
     #   '1000:1000'. Kubernetes runAsUser/runAsGroup take numbers only; look the ids up with
     #   `docker run --rm IMAGE id`.
     chain(KubernetesPodOperator(task_id = "a" , image = "alpine:3.20" ,  # comment after an argument
