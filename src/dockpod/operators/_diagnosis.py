@@ -18,13 +18,21 @@ from dockpod.spec import format_memory
 __all__ = [
     "LAST_LINES",
     "Diagnosis",
+    "PathAccess",
+    "diagnose_crash_loop",
+    "diagnose_exec_format",
     "diagnose_exit",
+    "diagnose_init_failed",
     "diagnose_missing_image",
     "diagnose_non_root",
+    "diagnose_permission",
+    "diagnose_pod",
     "diagnose_pull",
     "diagnose_timeout",
+    "elf_architecture",
     "explain_exit",
     "image_runs_as_root",
+    "normalize_architecture",
 ]
 
 #: How many log lines a failure message quotes.
@@ -48,7 +56,8 @@ class Diagnosis:
 
     ``cause`` is one of ``oom``, ``command_not_found``, ``permission_denied``, ``exec_format``,
     ``image_not_found``, ``registry_unreachable``, ``auth_required``, ``pull_failed``, ``signal``,
-    ``timeout``, ``runs_as_root``, ``exit_code``, ``start_failed``.
+    ``timeout``, ``runs_as_root``, ``exit_code``, ``start_failed``, ``config_error``, ``crash_loop``,
+    ``init_failed``.
     """
 
     cause: str
@@ -130,6 +139,17 @@ def diagnose_exit(
             "interpreter (e.g. ['python3', 'script.py']), or check that the container's user may read it.",
             lines,
         )
+    denied = next((line for line in reversed(lines) if _is_access_denied(line)), None)
+    if denied is not None and not error:
+        return Diagnosis(
+            "permission_denied",
+            f"The container's process was denied access to a file or folder (exit code {exit_code}): "
+            f"{_clip(denied)}.",
+            "Make the path writable (or readable) for the container's user: chown the host folder or the "
+            "volume to its uid, mount the volume where the image made a folder owned by that user, or set "
+            "security user= to the owner's uid. `dockpod doctor` names the owner and the uid.",
+            lines,
+        )
     if "image" in low_error and any(s in low_error for s in _NOT_FOUND):
         return Diagnosis("image_not_found", f"The container's image was not found: {_clip(error)}.",
                          "Build or push the image, or fix its name and tag.")
@@ -151,6 +171,7 @@ def diagnose_exit(
 def _oom(exit_code: int, memory_limit: int | None, memory_peak: int | None) -> Diagnosis:
     peak = f", peak usage {format_memory(memory_peak)}" if memory_peak else ""
     if memory_limit:
+        peak = peak or " (peak usage not known)"
         return Diagnosis(
             "oom",
             f"The container was OOM-killed (exit code {exit_code}): it used more memory than its limit "
@@ -247,6 +268,163 @@ def diagnose_non_root(image: str, image_user: str | None) -> Diagnosis | None:
     return None
 
 
+#: Log phrases of a file access refused by the kernel (EACCES), as shells, Python and coreutils print it.
+_ACCESS_DENIED = re.compile(r"permission denied|\[errno 13\]|eacces", re.IGNORECASE)
+
+
+def _is_access_denied(line: str) -> bool:
+    low = line.lower()
+    return bool(_ACCESS_DENIED.search(line)) and "exec:" not in low and "pull access denied" not in low
+
+
+@dataclass(frozen=True)
+class PathAccess:
+    """What the host says about a mounted path the container was denied: who owns it, its mode.
+
+    ``source`` is the host path (a bind mount's source or a volume's mountpoint), ``target`` where the
+    container sees it, ``kind`` ``bind`` or ``volume``; ``uid``/``gid`` the container's user (None when
+    the image names a user by name only).
+    """
+
+    target: str
+    source: str
+    kind: str
+    owner_uid: int
+    owner_gid: int
+    mode: int
+    uid: int | None
+    gid: int | None = None
+    volume: str | None = None
+
+    def allows(self, want: str = "w") -> bool | None:
+        """Whether the container's user may ``r``/``w`` the folder by its mode bits (None: unknown user)."""
+        if self.uid is None:
+            return None
+        if self.uid == 0:
+            return True
+        bit = {"r": 4, "w": 2, "x": 1}[want]
+        if self.uid == self.owner_uid:
+            return bool(self.mode >> 6 & bit)
+        if self.gid is not None and self.gid == self.owner_gid:
+            return bool(self.mode >> 3 & bit)
+        return bool(self.mode & bit)
+
+
+def diagnose_permission(access: PathAccess, exit_code: int, last_lines: Sequence[str] = ()) -> Diagnosis:
+    """Permission denied on a mounted path: the owner uid and mode on the host against the container's uid."""
+    who = f"uid {access.uid}" if access.uid is not None else "a user named in the image"
+    what = (f"the bind mount of {access.source}" if access.kind == "bind"
+            else f"the volume {access.volume or access.source} (on the host {access.source})")
+    owner = f"owned by uid {access.owner_uid} (gid {access.owner_gid}) with mode {access.mode & 0o7777:04o}"
+    verdict = {True: "", False: f", which gives {who} no write access", None: ""}[access.allows("w")]
+    if access.kind == "bind":
+        owner = f"{access.uid}:{access.gid if access.gid is not None else access.uid}" if access.uid else "UID:GID"
+        fix = (f"Give the folder to the container's user (chown -R {owner} {access.source} on the host, or "
+               "chmod it so that user may write), or mount a folder that user owns.")
+    else:
+        fix = ("Mount the volume where the image created a folder owned by the container's user (an empty named "
+               "volume copies that ownership), or chown the volume in an init step; do not run the task as root "
+               "to get around it.")
+    return Diagnosis(
+        "permission_denied",
+        f"The container's user ({who}) was denied access to {access.target} (exit code {exit_code}): it is "
+        f"{what}, {owner}{verdict}.",
+        fix,
+        tuple(last_lines[-LAST_LINES:]),
+    )
+
+
+#: ELF e_machine numbers of the architectures containers run on, by Go/OCI architecture name.
+_ELF_MACHINES = {3: "386", 8: "mips", 20: "ppc", 21: "ppc64le", 22: "s390x", 40: "arm", 62: "amd64",
+                 183: "arm64", 243: "riscv64", 258: "loong64"}
+_ARCH_ALIASES = {"x86_64": "amd64", "x86-64": "amd64", "aarch64": "arm64", "armv7l": "arm", "armhf": "arm",
+                 "i386": "386", "i686": "386", "ppc64el": "ppc64le"}
+
+
+def normalize_architecture(name: str | None) -> str | None:
+    """The OCI name of an architecture (``x86_64`` -> ``amd64``, ``aarch64`` -> ``arm64``)."""
+    if not name:
+        return None
+    low = name.strip().lower()
+    return _ARCH_ALIASES.get(low, low)
+
+
+def elf_architecture(header: bytes) -> str | None:
+    """The architecture an ELF file was built for, from its first 20 bytes; None if it is not ELF."""
+    if len(header) < 20 or header[:4] != b"\x7fELF":
+        return None
+    order = "little" if header[5] == 1 else "big"
+    machine = int.from_bytes(header[18:20], order)
+    return _ELF_MACHINES.get(machine, f"ELF machine {machine}")
+
+
+def diagnose_exec_format(
+    exit_code: int,
+    *,
+    image: str | None,
+    image_arch: str | None,
+    host_arch: str | None,
+    path: str | None = None,
+    file_arch: str | None = None,
+    last_lines: Sequence[str] = (),
+) -> Diagnosis:
+    """Exec format error, with the architecture the image (and the failing file) was built for vs the host's."""
+    image_arch, host_arch = normalize_architecture(image_arch), normalize_architecture(host_arch)
+    program = path or "the container's program"
+    facts = []
+    if image and image_arch:
+        facts.append(f"the image {image} is built for {image_arch}")
+    if file_arch:
+        facts.append(f"{program} is an ELF executable for {file_arch}")
+    elif path and image_arch == host_arch:
+        facts.append(f"{program} is not an executable this kernel can load (not ELF for the host, no #! line)")
+    facts.append(f"the host is {host_arch or 'of another architecture'}")
+    if image_arch and host_arch and image_arch != host_arch:
+        fix = (f"Use an image built for {host_arch}: build with docker build --platform linux/{host_arch}, or "
+               "push a multi-architecture tag (docker buildx / manifest list); running it here needs "
+               "qemu-user emulation (binfmt_misc), which this host does not have.")
+    else:
+        fix = (f"Rebuild {program} for {host_arch or 'the host'} (or give a script its #! line); the image's "
+               "metadata matches the host, so a binary of another architecture was copied into it.")
+    return Diagnosis(
+        "exec_format",
+        f"{program[0].upper() + program[1:]} could not run (exit code {exit_code}): exec format error, "
+        f"{', '.join(facts)}.",
+        fix,
+        tuple(last_lines[-LAST_LINES:]),
+    )
+
+
+def diagnose_crash_loop(restarts: int, last: Diagnosis, *, policy: str | None = None,
+                        backing_off: bool = False) -> Diagnosis:
+    """A container that keeps failing and being restarted: how often, and why it failed the last time."""
+    by = f" by its restart policy {policy}" if policy else ""
+    state = "; it is now waiting to be restarted again (CrashLoopBackOff)" if backing_off else ""
+    inner = last.message.rstrip(".")
+    inner = inner[0].lower() + inner[1:] if inner else inner
+    return Diagnosis(
+        "crash_loop",
+        f"The container keeps crashing: it was restarted {restarts} time{'s' if restarts != 1 else ''}{by}"
+        f"{state}, and each time {inner}.",
+        "Restarting does not help a failure that is the same every time: fix the cause below, then restart. "
+        + (last.fix or ""),
+        last.last_lines,
+    )
+
+
+def diagnose_init_failed(name: str, last: Diagnosis) -> Diagnosis:
+    """An init container failed, so the main container never started."""
+    inner = last.message.rstrip(".")
+    inner = inner[0].lower() + inner[1:] if inner else inner
+    return Diagnosis(
+        "init_failed",
+        f"Init container {name!r} failed, so the main container never started: {inner}.",
+        f"Fix init container {name!r} first (its command, image or what it waits for); "
+        + (last.fix or "its last log lines say why."),
+        last.last_lines,
+    )
+
+
 def _signal_name(number: int) -> str | None:
     try:
         return signal.Signals(number).name
@@ -274,11 +452,23 @@ def _registry(image: str) -> str:
 def diagnose_pod(remote_pod: Any, container: str, memory_limit: int | None) -> Diagnosis | None:
     """Explain why a pod's ``container`` failed, from its status as the Kubernetes API returns it.
 
-    ``remote_pod`` is a ``V1Pod`` (read by attribute, so nothing of the client is imported here).
-    Returns None when the status says nothing more than KubernetesPodOperator's own message.
+    ``remote_pod`` is a ``V1Pod`` (read by attribute, so nothing of the client is imported here). A failed
+    init container is named first (the main container never ran); a main container in CrashLoopBackOff is
+    explained from its last termination. Returns None when the status says nothing more than
+    KubernetesPodOperator's own message.
     """
-    statuses = [*(getattr(remote_pod.status, "container_statuses", None) or ())] if remote_pod else []
+    status_block = getattr(remote_pod, "status", None) if remote_pod is not None else None
+    for init in getattr(status_block, "init_container_statuses", None) or ():
+        found = _container_status_diagnosis(init, None)
+        if found is not None:
+            return diagnose_init_failed(init.name, found)
+    statuses = [*(getattr(status_block, "container_statuses", None) or ())]
     status = next((s for s in statuses if s.name == container), None)
+    return _container_status_diagnosis(status, memory_limit)
+
+
+def _container_status_diagnosis(status: Any, memory_limit: int | None) -> Diagnosis | None:
+    """One V1ContainerStatus: pull errors, config errors, crash loops, or the termination."""
     state = getattr(status, "state", None)
     waiting = getattr(state, "waiting", None)
     if waiting is not None and waiting.reason in ("ErrImagePull", "ImagePullBackOff", "InvalidImageName"):
@@ -287,9 +477,20 @@ def diagnose_pod(remote_pod: Any, container: str, memory_limit: int | None) -> D
         return Diagnosis("config_error", f"The container could not be created: {_clip(waiting.message or '')}.",
                          "A Secret or ConfigMap (or one of its keys) that the task references does not exist "
                          "in the namespace: create it, or fix the reference.")
+    restarts = int(getattr(status, "restart_count", 0) or 0)
+    if waiting is not None and waiting.reason == "CrashLoopBackOff":
+        last = getattr(getattr(status, "last_state", None), "terminated", None)
+        inner = (_terminated_diagnosis(last, memory_limit) if last is not None else
+                 Diagnosis("exit_code", "The container exited with an error the status does not record."))
+        return diagnose_crash_loop(restarts, inner, backing_off=True)
     terminated = getattr(state, "terminated", None)
-    if terminated is None:
+    if terminated is None or (terminated.exit_code == 0 and (terminated.reason or "") != "OOMKilled"):
         return None
+    found = _terminated_diagnosis(terminated, memory_limit)
+    return diagnose_crash_loop(restarts, found) if restarts > 0 else found
+
+
+def _terminated_diagnosis(terminated: Any, memory_limit: int | None) -> Diagnosis:
     reason = terminated.reason or ""
     return diagnose_exit(
         int(terminated.exit_code if terminated.exit_code is not None else -1),
