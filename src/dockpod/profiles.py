@@ -88,6 +88,7 @@ class Profile(SpecModel):
     priority_class: str | None = None
     image_pull_secrets: tuple[str, ...] = ()
     xcom_sidecar_image: str | None = None
+    pause_image: str | None = None
     startup_timeout: int = 120
     on_finish_action: Literal["delete_pod", "delete_succeeded_pod", "keep_pod"] = "delete_pod"
 

@@ -43,8 +43,9 @@ def test_errors_name_the_task():
 
 
 def test_untranslatable_is_a_parse_time_error():
-    with pytest.raises(TranslationError, match="Task 'x'.*sidecars"):
-        container_task(task_id="x", image=IMAGE, sidecars=[{"name": "proxy", "image": IMAGE}], environment="local")
+    with pytest.raises(TranslationError, match="Task 'x'.*liveness_probe.*tcp_socket"):
+        container_task(task_id="x", image=IMAGE, liveness_probe={"tcp_socket": True, "port": 5432},
+                       environment="local")
 
 
 def test_import_is_cheap_and_local_profile_never_imports_kubernetes():

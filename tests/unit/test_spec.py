@@ -65,6 +65,17 @@ INVALID = [
     ("extra-hosts", {"image": IMAGE, "extra_hosts": {"db": "not-an-ip"}}, "extra_hosts.db="),
     ("sidecar-name", {"image": IMAGE, "sidecars": [{"image": IMAGE}]}, "no name"),
     ("sidecar-dup", {"image": IMAGE, "sidecars": [{"image": IMAGE, "name": "base"}]}, "repeat"),
+    ("probe-none", {"image": IMAGE, "liveness_probe": {}}, "exactly one kind of check"),
+    ("probe-two-kinds", {"image": IMAGE, "liveness_probe": {"exec": ["true"], "tcp_socket": True, "port": 1}},
+     "mixes kinds"),
+    ("probe-port-missing", {"image": IMAGE, "readiness_probe": {"http_get": "/healthz"}},
+     "port=None is required by http_get"),
+    ("probe-path", {"image": IMAGE, "readiness_probe": {"http_get": "healthz", "port": 80}}, "URL path"),
+    ("probe-period", {"image": IMAGE, "readiness_probe": {"exec": ["true"], "period_seconds": 0}}, "at least 1"),
+    ("liveness-success-threshold", {"image": IMAGE, "liveness_probe": {"exec": ["true"], "success_threshold": 2}},
+     "must be 1"),
+    ("init-probe", {"image": IMAGE, "init_containers": [{"name": "i", "image": IMAGE, "readiness_probe": {
+        "exec": ["true"]}}]}, "cannot have probes"),
     ("tmpfs-on-named", {"image": IMAGE, "volumes": [{"kind": "named", "source": "a", "target": "/a", "size": 5}]},
      "size"),
 ]

@@ -31,14 +31,15 @@ def docker_body(spec):
     kwargs = dk.operator_kwargs(spec, LOCAL)
     mounts, env, labels = dk.placeholder_run(spec, _Op(kwargs))
     return dk.create_body(_Op(kwargs), dk.host_config_extras(spec), run_mounts=mounts, private_env=env,
-                          run_labels=labels)
+                          run_labels=labels, healthcheck=dk.healthcheck(spec))
 
 
 def pod_of(spec, profile=PROD):
-    from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
     from kubernetes.client import ApiClient
 
-    op = KubernetesPodOperator(task_id="t", **kb.operator_kwargs(spec, profile))
+    from dockpod.operators._kubernetes import DockpodKubernetesPodOperator
+
+    op = DockpodKubernetesPodOperator(spec=spec, profile=profile, task_id="t", **kb.operator_kwargs(spec, profile))
     return ApiClient().sanitize_for_serialization(op.build_pod_request_obj(dry_run=True))
 
 
@@ -54,7 +55,7 @@ ROWS = [
      ("spec.containers.base.command", ["python3", "-m", "x"])),
     ("command", {"command": ["extract", "--rows", "5"]}, ("Cmd", ["extract", "--rows", "5"]),
      ("spec.containers.base.args", ["extract", "--rows", "5"])),
-    ("working-dir", {"working_dir": "/data"}, ("WorkingDir", "/data"), None),
+    ("working-dir", {"working_dir": "/data"}, ("WorkingDir", "/data"), ("spec.containers.base.workingDir", "/data")),
     ("env", {"env": {"A": "1"}}, ("Env", ["A=1"]), ("spec.containers.base.env", [{"name": "A", "value": "1"}])),
     ("cpu-request", {"resources": {"cpu_request": "500m"}}, ("HostConfig.CpuShares", 512),
      ("spec.containers.base.resources.requests.cpu", "500m")),
@@ -124,6 +125,17 @@ ROWS = [
      ("spec.initContainers.wait.args", ["sleep", "1"])),
     ("native-sidecar", {"sidecars": [{"name": "proxy", "image": IMAGE}]}, None,
      ("spec.initContainers.proxy.restartPolicy", "Always")),
+    ("liveness-probe", {"liveness_probe": {"exec": ["test", "-f", "/tmp/ok"], "period_seconds": 2,
+                                           "failure_threshold": 4, "initial_delay_seconds": 5}},
+     ("Healthcheck", {"Test": ["CMD", "test", "-f", "/tmp/ok"], "Interval": 2_000_000_000,
+                      "Timeout": 1_000_000_000, "Retries": 4, "StartPeriod": 5_000_000_000}),
+     ("spec.containers.base.livenessProbe", {"exec": {"command": ["test", "-f", "/tmp/ok"]}, "periodSeconds": 2,
+                                             "failureThreshold": 4, "initialDelaySeconds": 5, "timeoutSeconds": 1,
+                                             "successThreshold": 1})),
+    ("sidecar-readiness-is-also-startup", {"sidecars": [{"name": "proxy", "image": IMAGE, "readiness_probe": {
+        "exec": ["true"], "period_seconds": 1}}]}, None,
+     ("spec.initContainers.proxy.startupProbe.exec", {"command": ["true"]})),
+    ("pid-1-is-an-init", {}, ("HostConfig.Init", True), None),
 ]
 
 
@@ -146,18 +158,24 @@ def lookup(doc, path):
 def test_field_translation(fields, docker, pod):
     spec = ContainerSpec(image=IMAGE, **fields)
     if docker is not None:
-        if spec.init_containers or spec.sidecars:
-            with pytest.raises(TranslationError):
-                docker_body(spec)
-        else:
-            assert lookup(docker_body(spec), docker[0]) == docker[1]
+        assert lookup(docker_body(spec), docker[0]) == docker[1]
     if pod is not None:
         assert lookup(pod_of(spec), pod[0]) == pod[1]
 
 
-def test_multi_container_is_a_parse_time_error_locally():
-    spec = ContainerSpec(image=IMAGE, sidecars=[{"name": "proxy", "image": IMAGE}])
-    with pytest.raises(TranslationError, match="sidecars cannot run on the docker backend"):
+def test_http_probe_is_a_parse_time_error_locally():
+    spec = ContainerSpec(image=IMAGE, sidecars=[{"name": "proxy", "image": IMAGE, "readiness_probe": {
+        "http_get": "/healthz", "port": 8080}}])
+    with pytest.raises(TranslationError, match="readiness_probe of proxy cannot run on the docker backend: a "
+                       "http_get probe cannot run locally.*Use an exec probe"):
+        dk.operator_kwargs(spec, LOCAL)
+    assert lookup(pod_of(spec), "spec.initContainers.proxy.readinessProbe.httpGet") == {"path": "/healthz",
+                                                                                         "port": 8080}
+
+
+def test_different_checks_on_one_container_are_a_parse_time_error_locally():
+    spec = ContainerSpec(image=IMAGE, liveness_probe={"exec": ["a"]}, readiness_probe={"exec": ["b"]})
+    with pytest.raises(TranslationError, match="one healthcheck per container"):
         dk.operator_kwargs(spec, LOCAL)
 
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from dockpod.errors import TranslationError
 from dockpod.profiles import Profile
-from dockpod.spec import ContainerSpec, Volume
+from dockpod.spec import ContainerSpec, Probe, Volume
 
 #: The Engine API version dockpod speaks; 1.41 is Docker 20.10, the oldest engine it supports.
 API_VERSION = "1.41"
@@ -77,17 +77,59 @@ def operator_kwargs(spec: ContainerSpec, profile: Profile) -> dict[str, Any]:
 
 
 def check_translatable(spec: ContainerSpec) -> None:
-    """Raise :class:`TranslationError` for what the Docker backend cannot run yet."""
-    if spec.init_containers or spec.sidecars:
-        which = "init_containers" if spec.init_containers else "sidecars"
-        raise TranslationError(
-            which,
-            "docker",
-            "init containers and sidecars are emitted into the Kubernetes pod, but the local runtime "
-            "does not run them yet",
-            fix="Render or run this task with a Kubernetes profile (dockpod render --env production), "
-            "or leave them out of the local profile's DAG until the multi-container runtime lands.",
-        )
+    """Raise :class:`TranslationError` for what the Docker backend cannot run."""
+    for container in (spec, *spec.init_containers, *spec.sidecars):
+        healthcheck(container)
+
+
+def local_probe(spec: ContainerSpec) -> Probe | None:
+    """The one probe a local container runs as its Docker healthcheck, or None.
+
+    Docker runs one healthcheck per container. A sidecar's startup or readiness probe is what the
+    main container waits for, a liveness probe what fails it: they may all be given, but locally
+    they must check the same thing; the first of startup, readiness, liveness sets the thresholds.
+    """
+    probes = [(kind, p) for kind, p in (("startup_probe", spec.startup_probe),
+                                        ("readiness_probe", spec.readiness_probe),
+                                        ("liveness_probe", spec.liveness_probe)) if p is not None]
+    if not probes:
+        return None
+    where = f"{spec.name or 'the main container'}"
+    for kind, probe in probes:
+        if probe.kind != "exec":
+            raise TranslationError(
+                f"{kind} of {where}", "docker",
+                f"a {probe.kind} probe cannot run locally: a Docker healthcheck runs inside the container, "
+                "which needs a client for that port",
+                fix="Use an exec probe, e.g. exec=['python3', '-c', 'import urllib.request as u; "
+                "u.urlopen(\"http://localhost:8080/healthz\")'], which both modes run.",
+            )
+    first_kind, first = probes[0]
+    for kind, probe in probes[1:]:
+        if probe.check() != first.check():
+            raise TranslationError(
+                f"{kind} of {where}", "docker",
+                f"it checks something other than its {first_kind}, and Docker runs one healthcheck per "
+                "container",
+                fix="Give the probes of one container the same exec command (thresholds may differ in "
+                "Kubernetes; locally the first one's apply).",
+            )
+    return first
+
+
+def healthcheck(spec: ContainerSpec) -> dict[str, Any] | None:
+    """The Engine API ``Healthcheck`` of a container (durations in nanoseconds), or None."""
+    probe = local_probe(spec)
+    if probe is None:
+        return None
+    second = 1_000_000_000
+    return {
+        "Test": ["CMD", *(probe.exec or ())],
+        "Interval": probe.period_seconds * second,
+        "Timeout": probe.timeout_seconds * second,
+        "Retries": probe.failure_threshold,
+        "StartPeriod": probe.initial_delay_seconds * second,
+    }
 
 
 def labels_for(spec: ContainerSpec, profile: Profile) -> dict[str, str]:
@@ -120,6 +162,7 @@ def host_config_extras(spec: ContainerSpec) -> dict[str, Any]:
     """HostConfig settings DockerOperator has no argument for, but the spec's semantics need."""
     resources, security = spec.resources, spec.security
     extras: dict[str, Any] = {
+        "init": True,  # a tiny init as PID 1 (docker run --init) passes SIGTERM on to the workload
         "cap_drop": list(security.capabilities_drop) or None,
         "read_only": security.read_only_root_filesystem or None,
         "security_opt": None if security.allow_privilege_escalation else ["no-new-privileges"],
@@ -138,27 +181,33 @@ def create_body(
     run_mounts: list[dict[str, Any]],
     private_env: Mapping[str, str],
     run_labels: Mapping[str, str],
+    healthcheck: Mapping[str, Any] | None = None,
+    pod: str | None = None,
 ) -> dict[str, Any]:
     """The body of ``POST /containers/create`` for a DockerOperator-like ``op`` after templating.
 
     ``op`` provides DockerOperator's attributes (image, command, environment, mounts, ...);
     ``extras`` is :func:`host_config_extras`; ``run_mounts`` the per-run mounts in API form;
-    ``private_env`` the secret environment (real values at run time, placeholders in a render).
+    ``private_env`` the secret environment (real values at run time, placeholders in a render);
+    ``healthcheck`` the Engine API healthcheck (:func:`healthcheck`). With ``pod`` (the id of a
+    task's network holder, see :func:`pod_holder_body`) the container joins that network namespace, as
+    the containers of a pod do; the holder then carries the network, hostname, DNS and hosts settings.
     """
     from docker.types import ContainerConfig, HostConfig
 
     mounts = [_api_mount(m) for m in op.mounts] + list(run_mounts)
+    joined = pod is not None
     host_config = HostConfig(
         API_VERSION,
         mounts=mounts or None,
-        network_mode=op.network_mode,
+        network_mode=f"container:{pod}" if joined else op.network_mode,
         shm_size=op.shm_size,
-        dns=op.dns,
-        dns_search=op.dns_search,
+        dns=None if joined else op.dns,
+        dns_search=None if joined else op.dns_search,
         cpu_shares=round(op.cpus * 1024),
         mem_limit=op.mem_limit,
         cap_add=list(op.cap_add) if op.cap_add else None,
-        extra_hosts=op.extra_hosts,
+        extra_hosts=None if joined else op.extra_hosts,
         privileged=op.privileged,
         device_requests=op.device_requests,
         **{k: v for k, v in extras.items() if v is not None},
@@ -168,15 +217,53 @@ def create_body(
         API_VERSION,
         op.image,
         _command(op.command),
-        hostname=op.hostname,
+        hostname=None if joined else op.hostname,
         user=str(op.user) if op.user is not None else None,
         environment=environment or None,
         entrypoint=_command(op.entrypoint),
         working_dir=op.working_dir,
         labels={**(op.labels or {}), **run_labels} or None,
         host_config=host_config,
+        healthcheck=dict(healthcheck) if healthcheck else None,
     )
     return json.loads(json.dumps(config))  # plain dicts and lists, not the SDK's dict subclasses
+
+
+class ContainerArgs:
+    """DockerOperator-like attributes of a container that is not the task's own (init container, sidecar).
+
+    :func:`create_body` reads the main container from the operator (templated by Airflow); the pod's
+    other containers come from the spec through the same :func:`operator_kwargs`, untemplated.
+    """
+
+    def __init__(self, spec: ContainerSpec, profile: Profile) -> None:
+        self.__dict__.update(operator_kwargs(spec, profile))
+        self.spec = spec
+
+
+def pod_holder_body(op: Any, image: str, run_labels: Mapping[str, str], keep: list[str] = ()) -> dict[str, Any]:
+    """The container that holds a multi-container task's network namespace, as a pod's sandbox does.
+
+    It gets the task's network, hostname, DNS and hosts entries; every container of the task joins its
+    namespace (``localhost`` reaches the sidecars) and it runs ``sleep`` from ``image`` (the task's own
+    image, or the profile's ``pause_image``) under an init that stops it at once. It also mounts the
+    volumes named in ``keep`` (in-memory volumes, whose contents live only while a container mounts them),
+    so that they last as long as the pod, as an emptyDir does.
+    """
+    from docker.types import ContainerConfig, HostConfig
+
+    host_config = HostConfig(
+        API_VERSION, network_mode=op.network_mode, dns=op.dns, dns_search=op.dns_search,
+        extra_hosts=op.extra_hosts, init=True, cap_drop=["ALL"], read_only=True,
+        security_opt=["no-new-privileges"], mem_limit=16 * 1024 * 1024,
+        mounts=[{"Target": f"/run/dockpod/keep/{index}", "Source": name, "Type": "volume", "ReadOnly": True}
+                for index, name in enumerate(keep)] or None,
+    )
+    config = ContainerConfig(
+        API_VERSION, image, ["infinity"], hostname=op.hostname, entrypoint=["sleep"], user="65534:65534",
+        labels={**(op.labels or {}), **run_labels}, host_config=host_config,
+    )
+    return json.loads(json.dumps(config))
 
 
 def _command(value: Any) -> list[str] | None:

@@ -16,7 +16,7 @@ from typing import Any
 
 from dockpod.errors import TranslationError
 from dockpod.profiles import Profile
-from dockpod.spec import ContainerSpec, Secret, Volume, format_cpu, format_memory
+from dockpod.spec import ContainerSpec, Probe, Secret, Volume, format_cpu, format_memory
 
 #: KubernetesPodOperator's name for the main container.
 BASE_CONTAINER = "base"
@@ -67,8 +67,13 @@ def operator_kwargs(spec: ContainerSpec, profile: Profile) -> dict[str, Any]:
     main = container(spec, profile, parts, name=BASE_CONTAINER)
     init = [container(c, profile, parts) for c in spec.init_containers]
     sidecars = [container(c, profile, parts) for c in spec.sidecars]
-    for sidecar in sidecars:
+    for sidecar, sidecar_spec in zip(sidecars, spec.sidecars, strict=True):
         sidecar.restart_policy = "Always"  # a native sidecar: the pod completes when the main container exits
+        if sidecar.startup_probe is None and sidecar_spec.readiness_probe is not None:
+            # The kubelet starts the main container once a native sidecar's startup probe passes (not its
+            # readiness probe); the local runtime awaits readiness: the same check as startup probe makes
+            # both wait for the same thing.
+            sidecar.startup_probe = probe(sidecar_spec.readiness_probe)
     security = spec.security
     fs_group = security.fs_group if security.fs_group is not None else security.gid
     kwargs: dict[str, Any] = {
@@ -147,6 +152,25 @@ def container(spec: ContainerSpec, profile: Profile, parts: PodParts, *, name: s
         resources=resources(spec),
         security_context=security_context(spec),
         image_pull_policy=spec.image_pull_policy,
+        liveness_probe=probe(spec.liveness_probe),
+        readiness_probe=probe(spec.readiness_probe),
+        startup_probe=probe(spec.startup_probe),
+    )
+
+
+def probe(spec: Probe | None) -> Any:
+    """A ``V1Probe`` with the spec's check and thresholds, or None."""
+    if spec is None:
+        return None
+    return k8s.V1Probe(
+        _exec=k8s.V1ExecAction(command=list(spec.exec)) if spec.exec else None,
+        http_get=k8s.V1HTTPGetAction(path=spec.http_get, port=spec.port) if spec.http_get else None,
+        tcp_socket=k8s.V1TCPSocketAction(port=spec.port) if spec.tcp_socket else None,
+        initial_delay_seconds=spec.initial_delay_seconds,
+        period_seconds=spec.period_seconds,
+        timeout_seconds=spec.timeout_seconds,
+        failure_threshold=spec.failure_threshold,
+        success_threshold=spec.success_threshold,
     )
 
 

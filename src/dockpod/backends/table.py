@@ -94,9 +94,16 @@ FIELDS: tuple[FieldRule, ...] = (
     FieldRule("annotations", "labels `io.dockpod.annotation/<key>`", "`annotations`"),
     FieldRule("image_pull_policy", "Always -> `force_pull`; IfNotPresent pulls when missing; Never "
               "never pulls", "`image_pull_policy`"),
-    FieldRule("init_containers", "not run locally yet: TranslationError at parse time", "`init_containers`"),
-    FieldRule("sidecars", "not run locally yet: TranslationError at parse time", "`init_containers` with "
-              "restartPolicy Always (native sidecars, Kubernetes 1.29+)"),
+    FieldRule("init_containers", "containers run in order, each to exit 0, in the task's network namespace "
+              "(a holder container all join) with the shared scratch volumes", "`init_containers`"),
+    FieldRule("sidecars", "containers started before the main one (readiness awaited), stopped and removed "
+              "after it", "`init_containers` with restartPolicy Always (native sidecars, Kubernetes 1.29+)",
+              "A readiness probe without a startup probe is also the sidecar's startupProbe, so that the "
+              "kubelet awaits it too."),
+    FieldRule("liveness_probe / readiness_probe / startup_probe", "the Docker healthcheck (exec probes only; "
+              "one check per container); an unhealthy main container is stopped and fails the task",
+              "`livenessProbe` / `readinessProbe` / `startupProbe`", "Same period, timeout, failure threshold "
+              "and initial delay (Docker's start period)."),
     FieldRule("xcom", "JSON read from /airflow/xcom/return.json after exit (a per-run host directory on a "
               "local engine, else a per-run volume)",
               "`do_xcom_push` (the XCom sidecar reads the same file)", "JSON only; nothing is unpickled."),
@@ -118,6 +125,8 @@ PROFILE_SETTINGS: tuple[FieldRule, ...] = (
     FieldRule("node_selector, tolerations, affinity, priority_class", "-",
               "`node_selector`, `tolerations`, `affinity`, `priority_class_name`"),
     FieldRule("image_pull_secrets", "-", "`image_pull_secrets`"),
+    FieldRule("pause_image", "image of the container holding a multi-container task's network namespace "
+              "(default: the task's image; it needs `sleep`)", "-"),
     FieldRule("xcom_sidecar_image", "-", "image of the `airflow-xcom-sidecar` container (air-gapped clusters)"),
     FieldRule("startup_timeout, on_finish_action", "-", "`startup_timeout_seconds`, `on_finish_action`"),
     FieldRule("labels", "container labels", "pod labels"),

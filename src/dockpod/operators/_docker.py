@@ -50,6 +50,7 @@ from dockpod.backends.docker import (
     XCOM_DIR,
     XCOM_FILE,
     create_body,
+    healthcheck,
     host_config_extras,
     operator_kwargs,
     placeholder_run,
@@ -63,6 +64,7 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from dockpod.operators._diagnosis import Diagnosis
+    from dockpod.operators._pod import LocalPod
     from dockpod.operators._secrets import ResolvedSecrets
 
 __all__ = ["RUN_LABEL", "STOP_GRACE_SECONDS", "DockpodDockerOperator"]
@@ -103,6 +105,8 @@ class _RunVolume:
     mode: int
     files: dict[str, bytes] = field(default_factory=dict)
     host_path: str | None = None
+    role: str = "scratch"
+    driver_opts: dict[str, str] | None = None
 
 
 @dataclass
@@ -119,6 +123,15 @@ class _Run:
     timed_out: bool = False
     killed: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
+    pod: LocalPod | None = None
+
+
+@dataclass(frozen=True)
+class _XcomOnly:
+    """What :func:`placeholder_run` reads of an operator, for a container that is not the task's own."""
+
+    do_xcom_push: bool
+    docker_url: str | None = None
 
 
 class DockpodDockerOperator(DockerOperator):
@@ -144,17 +157,37 @@ class DockpodDockerOperator(DockerOperator):
         """Run the container once; return its parsed ``return.json`` (when XCom is on)."""
         self._normalize_mounts()
         run = self._run = self._new_run(context)
+        pod = None
         try:
             secrets = self._resolve_secrets()
             image = self._ensure_image()
             self._check_non_root(image)
-            volumes = self._plan_volumes(run, secrets, image)
-            self._create_volumes(run, volumes)
-            self._create_container(run, volumes, secrets)
-            self._prepare_volumes(run, volumes)
+            workdir = self.working_dir or (image.get("Config") or {}).get("WorkingDir") or "/"
+            volumes = self._plan_volumes(run, secrets, workdir)
+            if self.spec.init_containers or self.spec.sidecars or self.spec.liveness_probe:
+                from dockpod.operators._pod import LocalPod
+
+                pod = run.pod = LocalPod(self, run)
+                extra = pod.plan(volumes)
+                self._create_volumes(run, [*volumes, *extra])
+                pod.start_holder()
+                self._create_container(run, volumes, secrets)
+                self._prepare_volumes(run, [*volumes, *extra], helper=True)
+                pod.run_init_containers()
+                pod.start_sidecars()
+                pod.watch(run.container_id or "")
+            else:
+                self._create_volumes(run, volumes)
+                self._create_container(run, volumes, secrets)
+                self._prepare_volumes(run, volumes)
             tail, status = self._run_container(run, secrets)
             if run.killed:
                 raise _killed()
+            if pod is not None and pod.liveness_failed:
+                raise ContainerFailed(
+                    "The main container failed its liveness probe and was stopped, as the kubelet does.",
+                    exit_code=status.get("StatusCode") if status else None, cause="liveness_failed",
+                    fix="Check what the probe runs and that the program answers it within its timeout.")
             if status is None or status.get("StatusCode") != 0 or status.get("Error"):
                 # Only the state tells OOM, the limit, or why the start failed; a clean exit 0 (the
                 # wait's status carries the state's exit code and error) needs nothing more.
@@ -165,6 +198,8 @@ class DockpodDockerOperator(DockerOperator):
                 raise _killed() from None
             raise
         finally:
+            if pod is not None:
+                pod.stop()
             self._cleanup(run)
 
     def on_kill(self) -> None:
@@ -213,38 +248,46 @@ class DockpodDockerOperator(DockerOperator):
                       len(resolved.env) + len(resolved.files), self.profile.secrets.kind)
         return resolved
 
-    def _ensure_image(self) -> dict[str, Any]:
-        """Apply the pull policy (Always / IfNotPresent / Never); return the image's inspect data."""
-        policy = "Always" if self.force_pull else (self.spec.image_pull_policy or "IfNotPresent")
-        image = self._inspect_image()
+    def _ensure_image(self, name: str | None = None, pull_policy: str | None = None) -> dict[str, Any]:
+        """Apply the pull policy (Always / IfNotPresent / Never); return the image's inspect data.
+
+        Without arguments, for the task's own image; else for the image ``name`` (before the profile's
+        registry rewrite) of an init container or sidecar.
+        """
+        if name is None:
+            image_name = self.image
+            policy = "Always" if self.force_pull else (self.spec.image_pull_policy or "IfNotPresent")
+        else:
+            image_name, policy = self.profile.rewrite_image(name), pull_policy or "IfNotPresent"
+        image = self._inspect_image(image_name)
         if policy == "Always" or (image is None and policy == "IfNotPresent"):
-            self._pull()
-            image = self._inspect_image()
+            self._pull(image_name)
+            image = self._inspect_image(image_name)
         if image is None:
-            raise _failure(_diagnosis().diagnose_missing_image(self.image))
+            raise _failure(_diagnosis().diagnose_missing_image(image_name))
         return image
 
-    def _inspect_image(self) -> dict[str, Any] | None:
+    def _inspect_image(self, name: str) -> dict[str, Any] | None:
         try:
-            return self.cli.inspect_image(self.image)
+            return self.cli.inspect_image(name)
         except NotFound:
             return None
 
-    def _pull(self) -> None:
-        self.log.info("::group::Pulling image %s", self.image)
+    def _pull(self, name: str) -> None:
+        self.log.info("::group::Pulling image %s", name)
         latest: dict[str, str] = {}
         try:
-            for item in self.cli.pull(self.image, stream=True, decode=True):
+            for item in self.cli.pull(name, stream=True, decode=True):
                 if not isinstance(item, dict):
                     continue
                 if item.get("error"):
-                    raise _failure(_diagnosis().diagnose_pull(self.image, str(item["error"])))
+                    raise _failure(_diagnosis().diagnose_pull(name, str(item["error"])))
                 status, layer = item.get("status"), item.get("id")
                 if status and latest.get(layer or "") != status:
                     latest[layer or ""] = status
                     self.log.info("%s%s", f"{layer}: " if layer else "", status)
         except APIError as exc:
-            raise _failure(_diagnosis().diagnose_pull(self.image, _api_text(exc))) from None
+            raise _failure(_diagnosis().diagnose_pull(name, _api_text(exc))) from None
         finally:
             self.log.info("::endgroup::")
 
@@ -257,15 +300,18 @@ class DockpodDockerOperator(DockerOperator):
         if diagnosis is not None:
             raise _failure(diagnosis)
 
-    def _plan_volumes(self, run: _Run, secrets: ResolvedSecrets, image: dict[str, Any]) -> list[_RunVolume]:
+    def _plan_volumes(self, run: _Run, secrets: ResolvedSecrets, workdir: str, *, spec: ContainerSpec | None = None,
+                      xcom: bool | None = None, prefix: str = "") -> list[_RunVolume]:
         """Plan the per-run volumes: XCom, one per empty_dir, one per directory of secret files.
 
         The plan is :func:`dockpod.backends.docker.placeholder_run`'s mounts, the ones ``dockpod
-        render`` shows: a ``bind`` there is a host directory made here.
+        render`` shows: a ``bind`` there is a host directory made here. ``spec`` is the task's own
+        unless an init container's or sidecar's (``prefix``: its name, in the volumes' names).
         """
-        workdir = self.working_dir or (image.get("Config") or {}).get("WorkingDir") or "/"
-        _secret_mount_dirs(self.spec, (workdir,))
-        for volume in self.spec.volumes:
+        spec = spec or self.spec
+        xcom = bool(self.do_xcom_push) if xcom is None else xcom
+        _secret_mount_dirs(spec, (workdir,))
+        for volume in spec.volumes:
             if volume.kind == "empty_dir" and volume.size:
                 self.log.warning("empty_dir %s: its size limit is enforced in Kubernetes only; the local "
                                  "Docker volume is not limited", volume.target)
@@ -274,19 +320,26 @@ class DockpodDockerOperator(DockerOperator):
             directory, name = posixpath.split(path)
             files.setdefault(directory, {})[name] = content
         volumes = []
-        plan = run_volumes(self.spec, xcom=bool(self.do_xcom_push))
-        shown, _env, _labels = placeholder_run(self.spec, self)
+        plan = run_volumes(spec, xcom=xcom)
+        shown, _env, _labels = placeholder_run(spec, _XcomOnly(xcom) if prefix else self)
         for index, ((role, target, read_only), mount) in enumerate(zip(plan, shown, strict=True)):
             is_secret = role == "secrets"
             volume = _RunVolume(
-                f"{run.name}-{role}-{index}", target, read_only=read_only,
+                f"{run.name}-{prefix + '-' if prefix else ''}{role}-{index}", target, read_only=read_only,
                 mode=SECRET_DIR_MODE if is_secret else SCRATCH_MODE,
-                files=files.get(target.rstrip("/") or "/", {}) if is_secret else {},
+                files=files.get(target.rstrip("/") or "/", {}) if is_secret else {}, role=role,
             )
             if mount["Type"] == "bind" and self._engine_sees_host_dirs():
                 volume.host_path = self._make_host_dir(run, role, volume.mode)
             volumes.append(volume)
         return volumes
+
+    def _new_volume(self, run: _Run, role: str, target: str) -> _RunVolume:
+        """A per-run volume at ``target``; ``tmpfs``: in memory, for a tmpfs several containers share."""
+        opts = {"type": "tmpfs", "device": "tmpfs", "o": "mode=1777"} if role == "tmpfs" else None
+        index = len(run.volumes) + len(run.host_dirs)
+        return _RunVolume(f"{run.name}-{role}-shared-{index}", target, read_only=False, mode=SCRATCH_MODE,
+                          role=role, driver_opts=opts)
 
     def _engine_sees_host_dirs(self) -> bool:
         """The engine is reached through a unix socket and has not been seen missing our directories."""
@@ -308,15 +361,28 @@ class DockpodDockerOperator(DockerOperator):
 
     def _create_volumes(self, run: _Run, volumes: list[_RunVolume]) -> None:
         for volume in volumes:
-            if volume.host_path is None:
-                self.cli.create_volume(volume.name, driver="local", labels=run.labels)
+            if volume.host_path is None and volume.name not in run.volumes:
+                self.cli.create_volume(volume.name, driver="local", driver_opts=volume.driver_opts,
+                                       labels=run.labels)
                 run.volumes.append(volume.name)
 
     def _create_container(self, run: _Run, volumes: list[_RunVolume], secrets: ResolvedSecrets) -> None:
         """Create the container with one call, from the same body ``dockpod render --env local`` prints."""
         mounts = [_mount(v, read_only=v.read_only) for v in volumes]
+        labels = run.labels
+        pod = run.pod
+        if pod is not None:
+            shared_tmpfs = pod.tmpfs_mounts(self.spec)
+            mounts += [_mount(v, read_only=False) for v in shared_tmpfs]
+            labels = pod._labels("main", "base")
         body = create_body(self, host_config_extras(self.spec), run_mounts=mounts, private_env=secrets.env,
-                           run_labels=run.labels)
+                           run_labels=labels, healthcheck=healthcheck(self.spec),
+                           pod=pod.holder_id if pod is not None else None)
+        if pod is not None and shared_tmpfs:  # the shared per-run memory volume stands for the private tmpfs
+            taken = {v.target for v in shared_tmpfs}
+            host_config = body["HostConfig"]
+            host_config["Mounts"] = [m for m in host_config["Mounts"]
+                                     if m.get("Type") != "tmpfs" or m.get("Target") not in taken]
         try:
             created = self.cli.create_container_from_config(body, name=run.name)
         except APIError as exc:
@@ -346,7 +412,7 @@ class DockpodDockerOperator(DockerOperator):
             volume.host_path = None
         self._create_volumes(run, unseen)
 
-    def _prepare_volumes(self, run: _Run, volumes: list[_RunVolume]) -> None:
+    def _prepare_volumes(self, run: _Run, volumes: list[_RunVolume], *, helper: bool = False) -> None:
         """Make scratch volumes writable by any user and fill the secret volumes, before the start.
 
         Fresh volumes are root-owned 0755; the directory entries of one tar extracted at ``/`` set each
@@ -359,7 +425,7 @@ class DockpodDockerOperator(DockerOperator):
         if not volumes:
             return
         archive = _volume_archive(volumes)
-        needs_helper = any(v.read_only for v in volumes) or self.spec.security.read_only_root_filesystem
+        needs_helper = helper or any(v.read_only for v in volumes) or self.spec.security.read_only_root_filesystem
         target = self._create_helper(run, volumes) if needs_helper else run.container_id
         try:
             self.cli.put_archive(target, "/", archive)
@@ -430,7 +496,8 @@ class DockpodDockerOperator(DockerOperator):
         timer.start()
         return timer
 
-    def _stream_logs(self, chunks: Iterable[bytes | str], secrets: ResolvedSecrets) -> list[str]:
+    def _stream_logs(self, chunks: Iterable[bytes | str], secrets: ResolvedSecrets, prefix: str | None = None
+                     ) -> list[str]:
         """Log every line of stdout and stderr as it comes, secret values replaced; return the last few.
 
         The values are also registered with Airflow's masker, but that only acts where Airflow's log
@@ -440,19 +507,24 @@ class DockpodDockerOperator(DockerOperator):
         tail: deque[str] = deque(maxlen=_diagnosis().LAST_LINES)
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         buffer = ""
+        if prefix is None and self._run is not None and self._run.pod is not None:
+            prefix = "base"  # a multi-container task: every line says which container wrote it
         for chunk in chunks:
             buffer += decoder.decode(chunk) if isinstance(chunk, bytes) else chunk
             *lines, buffer = buffer.split("\n")
             for line in lines:
-                self._log_line(line, tail, secrets)
+                self._log_line(line, tail, secrets, prefix)
         buffer += decoder.decode(b"", final=True)
         if buffer:
-            self._log_line(buffer, tail, secrets)
+            self._log_line(buffer, tail, secrets, prefix)
         return list(tail)
 
-    def _log_line(self, line: str, tail: deque[str], secrets: ResolvedSecrets) -> None:
+    def _log_line(self, line: str, tail: deque[str], secrets: ResolvedSecrets, prefix: str | None = None) -> None:
         line = secrets.redact(line.rstrip())
-        self.log.info("%s", line)
+        if prefix:
+            self.log.info("[%s] %s", prefix, line)
+        else:
+            self.log.info("%s", line)
         tail.append(line)
 
     # --- after the exit, before removal ----------------------------------------------------------------

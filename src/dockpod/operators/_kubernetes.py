@@ -18,8 +18,8 @@ class DockpodKubernetesPodOperator(KubernetesPodOperator):
     """A KubernetesPodOperator built from a :class:`ContainerSpec` and a profile.
 
     Everything KubernetesPodOperator has an argument for goes through that argument; the pod
-    builder is only extended for what it lacks: the main container's working directory and the
-    XCom sidecar image of air-gapped clusters (the provider's default comes from Docker Hub).
+    builder is only extended for what it lacks: the main container's working directory and probes,
+    and the XCom sidecar image of air-gapped clusters (the provider's default comes from Docker Hub).
     """
 
     def __init__(self, *, spec: ContainerSpec, profile: Profile, **kwargs: Any) -> None:
@@ -31,8 +31,14 @@ class DockpodKubernetesPodOperator(KubernetesPodOperator):
         """The provider's pod, with dockpod's additions."""
         pod = super().build_pod_request_obj(context, dry_run=dry_run)
         for container in pod.spec.containers:
-            if container.name == self.base_container_name and self.spec.working_dir:
-                container.working_dir = self.spec.working_dir
+            if container.name == self.base_container_name:
+                from dockpod.backends.kubernetes import probe
+
+                if self.spec.working_dir:
+                    container.working_dir = self.spec.working_dir
+                container.liveness_probe = probe(self.spec.liveness_probe)
+                container.readiness_probe = probe(self.spec.readiness_probe)
+                container.startup_probe = probe(self.spec.startup_probe)
             if container.name == XCOM_SIDECAR and self.profile.xcom_sidecar_image:
                 container.image = self.profile.rewrite_image(self.profile.xcom_sidecar_image)
         return pod

@@ -85,11 +85,11 @@ def render_task(task: Any) -> tuple[str, dict[str, Any]] | None:
         return "pod", ApiClient().sanitize_for_serialization(pod)
     spec = getattr(task, "spec", None)
     if spec is not None and _is_docker(task):
-        from dockpod.backends.docker import create_body, host_config_extras, placeholder_run
+        from dockpod.backends.docker import create_body, healthcheck, host_config_extras, placeholder_run
 
         mounts, private_env, labels = placeholder_run(spec, task)
         body = create_body(task, host_config_extras(spec), run_mounts=mounts, private_env=private_env,
-                           run_labels=labels)
+                           run_labels=labels, healthcheck=healthcheck(spec))
         return "container", body
     return None
 

@@ -3,6 +3,7 @@
 from dockpod.spec._models import (
     CAPABILITIES,
     ContainerSpec,
+    Probe,
     PullPolicy,
     Resources,
     Secret,
@@ -25,6 +26,7 @@ from dockpod.spec._notation import (
 __all__ = [
     "CAPABILITIES",
     "ContainerSpec",
+    "Probe",
     "PullPolicy",
     "Resources",
     "Secret",

@@ -352,6 +352,82 @@ class Security(SpecModel):
         return _merge(self, defaults)
 
 
+class Probe(SpecModel):
+    """A health check: Kubernetes probe in production, Docker healthcheck locally, same thresholds.
+
+    Exactly one of ``exec`` (a command run inside the container, exit 0 = healthy), ``http_get``
+    (a path answered with 2xx/3xx on ``port``) or ``tcp_socket`` (``port`` accepts connections).
+    The local runtime runs ``exec`` probes only: Docker healthchecks run inside the container and
+    cannot reach a port without a client in the image, so an HTTP or TCP probe is refused there at
+    DAG parse time.
+    """
+
+    exec: tuple[str, ...] | None = None
+    http_get: str | None = None
+    tcp_socket: bool = False
+    port: int | None = None
+    initial_delay_seconds: int = 0
+    period_seconds: int = 10
+    timeout_seconds: int = 1
+    failure_threshold: int = 3
+    success_threshold: int = 1
+
+    @field_validator("exec", mode="before")
+    @classmethod
+    def _exec(cls, value: object) -> tuple[str, ...] | None:
+        return _command(value, "exec")
+
+    @field_validator("http_get")
+    @classmethod
+    def _path(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("/"):
+            raise SpecError("http_get", value, "a URL path such as '/healthz'")
+        return value
+
+    @field_validator("port")
+    @classmethod
+    def _port(cls, value: int | None) -> int | None:
+        if value is not None and not 0 < value < 65536:
+            raise SpecError("port", value, "a port number from 1 to 65535")
+        return value
+
+    @field_validator("period_seconds", "timeout_seconds", "failure_threshold", "success_threshold")
+    @classmethod
+    def _positive(cls, value: int, info: Any) -> int:
+        if value < 1:
+            raise SpecError(info.field_name, value, "a whole number of at least 1")
+        return value
+
+    @field_validator("initial_delay_seconds")
+    @classmethod
+    def _delay(cls, value: int) -> int:
+        if value < 0:
+            raise SpecError("initial_delay_seconds", value, "a whole number of seconds, 0 or more")
+        return value
+
+    @model_validator(mode="after")
+    def _one_check(self) -> Probe:
+        kinds = [k for k, on in (("exec", self.exec), ("http_get", self.http_get), ("tcp_socket", self.tcp_socket))
+                 if on]
+        if len(kinds) != 1:
+            raise SpecError("probe", kinds or None, "exactly one of exec=[...], http_get='/path' or tcp_socket=True",
+                            reason="needs exactly one kind of check" if not kinds else "mixes kinds of check")
+        if (self.http_get or self.tcp_socket) and self.port is None:
+            raise SpecError("port", None, "the port to check", reason=f"is required by {kinds[0]}")
+        if self.exec is not None and self.port is not None:
+            raise SpecError("port", self.port, "no port on an exec probe", reason="makes no sense with exec")
+        return self
+
+    @property
+    def kind(self) -> str:
+        """``exec``, ``http_get`` or ``tcp_socket``."""
+        return "exec" if self.exec else "http_get" if self.http_get else "tcp_socket"
+
+    def check(self) -> tuple[str, ...]:
+        """What is checked, for comparing two probes: the kind and its command, path or port."""
+        return (self.kind, *(self.exec or ()), str(self.http_get or ""), str(self.port or ""))
+
+
 def _merge(own: _M, defaults: _M) -> _M:
     """``own`` over ``defaults``, field by field, without parsing normalized values again.
 
@@ -398,6 +474,9 @@ class ContainerSpec(SpecModel):
     labels: dict[str, str] = Field(default_factory=dict)
     annotations: dict[str, str] = Field(default_factory=dict)
     image_pull_policy: PullPolicy | None = None
+    liveness_probe: Probe | None = None
+    readiness_probe: Probe | None = None
+    startup_probe: Probe | None = None
     init_containers: tuple[ContainerSpec, ...] = ()
     sidecars: tuple[ContainerSpec, ...] = ()
     xcom: bool = False
@@ -498,6 +577,16 @@ class ContainerSpec(SpecModel):
                 raise SpecError("env", secret.env, "names not also given by a secret",
                                 reason=f"is set both as a plain value and from {secret.describe()}",
                                 fix="Drop the plain value: the secret provides it.")
+        for kind in ("liveness_probe", "startup_probe"):
+            probe = getattr(self, kind)
+            if probe is not None and probe.success_threshold != 1:
+                raise SpecError(f"{kind}.success_threshold", probe.success_threshold, "1",
+                                reason="must be 1 (Kubernetes allows more for readiness probes only)")
+        for container in self.init_containers:
+            if container.liveness_probe or container.readiness_probe or container.startup_probe:
+                raise SpecError(f"init container {container.name}", "a probe", "no probes on init containers",
+                                reason="cannot have probes: it runs to completion before the others start",
+                                fix="Make it a sidecar if it must keep running, or drop the probe.")
         names = [c.name for c in (*self.init_containers, *self.sidecars)]
         for container in (*self.init_containers, *self.sidecars):
             if container.name is None:
