@@ -32,6 +32,7 @@ __all__ = [
     "elf_architecture",
     "explain_exit",
     "image_runs_as_root",
+    "is_access_denied",
     "normalize_architecture",
 ]
 
@@ -139,7 +140,7 @@ def diagnose_exit(
             "interpreter (e.g. ['python3', 'script.py']), or check that the container's user may read it.",
             lines,
         )
-    denied = next((line for line in reversed(lines) if _is_access_denied(line)), None)
+    denied = next((line for line in reversed(lines) if is_access_denied(line)), None)
     if denied is not None and not error:
         return Diagnosis(
             "permission_denied",
@@ -272,7 +273,8 @@ def diagnose_non_root(image: str, image_user: str | None) -> Diagnosis | None:
 _ACCESS_DENIED = re.compile(r"permission denied|\[errno 13\]|eacces", re.IGNORECASE)
 
 
-def _is_access_denied(line: str) -> bool:
+def is_access_denied(line: str) -> bool:
+    """Whether a log line reports a refused file access (not an exec or a registry's pull refusal)."""
     low = line.lower()
     return bool(_ACCESS_DENIED.search(line)) and "exec:" not in low and "pull access denied" not in low
 
@@ -318,8 +320,8 @@ def diagnose_permission(access: PathAccess, exit_code: int, last_lines: Sequence
     owner = f"owned by uid {access.owner_uid} (gid {access.owner_gid}) with mode {access.mode & 0o7777:04o}"
     verdict = {True: "", False: f", which gives {who} no write access", None: ""}[access.allows("w")]
     if access.kind == "bind":
-        owner = f"{access.uid}:{access.gid if access.gid is not None else access.uid}" if access.uid else "UID:GID"
-        fix = (f"Give the folder to the container's user (chown -R {owner} {access.source} on the host, or "
+        chown = f"{access.uid}:{access.gid if access.gid is not None else access.uid}" if access.uid else "UID:GID"
+        fix = (f"Give the folder to the container's user (chown -R {chown} {access.source} on the host, or "
                "chmod it so that user may write), or mount a folder that user owns.")
     else:
         fix = ("Mount the volume where the image created a folder owned by the container's user (an empty named "
