@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from dockpod.cli import app
-from dockpod.migrate.rewrite import TARGETS, migrate_paths, migrate_source, write_atomic
+from dockpod.migrate.rewrite import TARGETS, migrate_paths, migrate_source, subclasses_of_tree, write_atomic
 
 HERE = Path(__file__).resolve().parent
 CORPUS = HERE / "corpus"
@@ -30,10 +30,22 @@ def golden_path(source: Path, target: str) -> Path:
     return GOLDEN[target] / "__".join(source.relative_to(CORPUS).parts)
 
 
+@pytest.fixture(scope="module")
+def corpus_subclasses() -> object:
+    """The DockerOperator subclasses of the corpus, by paths relative to tests/migrate (as the audit's golden)."""
+    here = Path.cwd()
+    os.chdir(HERE)
+    try:
+        return subclasses_of_tree(sorted(p.relative_to(HERE) for p in FILES))
+    finally:
+        os.chdir(here)
+
+
 @pytest.mark.parametrize("target", TARGETS)
 @pytest.mark.parametrize("source", FILES, ids=lambda p: str(p.relative_to(CORPUS)))
-def test_golden(source: Path, target: str) -> None:
-    result = migrate_source(source.read_text(), target=target, path=str(source))  # type: ignore[arg-type]
+def test_golden(source: Path, target: str, corpus_subclasses: object) -> None:
+    result = migrate_source(source.read_text(), target=target,  # type: ignore[arg-type]
+                            path=str(source.relative_to(HERE)), external=corpus_subclasses)  # type: ignore[arg-type]
     expected = golden_path(source, target)
     if os.environ.get("DOCKPOD_REGEN_GOLDEN"):
         expected.parent.mkdir(exist_ok=True)
@@ -371,3 +383,37 @@ def test_write_atomic_keeps_the_file_on_error(tmp_path: Path, monkeypatch: pytes
     monkeypatch.undo()
     write_atomic(target, "new")
     assert target.read_text() == "new" and target.stat().st_mode & 0o777 == 0o640
+
+
+# --- subclasses, scopes and relative imports (the finder decides, as for the audit) -------------
+
+
+def test_subclass_calls_across_files_migrate_only_when_trivial(tmp_path: Path) -> None:
+    (tmp_path / "team").mkdir()
+    (tmp_path / "team" / "__init__.py").write_text("")
+    (tmp_path / "team" / "base.py").write_text(
+        HEAD + '\n\nclass Base(DockerOperator):\n    """Doc."""\n\n    template_fields = ("image", "command")\n')
+    (tmp_path / "team" / "mid.py").write_text("from .base import Base\n\n\nclass Mid(Base):\n"
+                                              "    def execute(self, context):\n        return 1\n")
+    (tmp_path / "team" / "dag.py").write_text("from .base import Base\nfrom .mid import Mid\n\n"
+                                              'a = Base(task_id="a", image="etl:1")\n'
+                                              'b = Mid(task_id="b", image="etl:1")\n')
+    results = {Path(r.path).name: r for r in migrate_paths([tmp_path])}
+    dag = results["dag.py"]
+    assert [(c.task_id, c.verdict, c.action) for c in dag.calls] == [("a", "auto", "migrated"),
+                                                                    ("b", "manual", "left")]
+    assert 'a = container_task(task_id="a", image="etl:1"' in dag.migrated
+    assert "# dockpod: subclass Mid of DockerOperator (defined in " in dag.migrated
+    assert 'b = Mid(task_id="b", image="etl:1")' in dag.migrated
+    assert not results["base.py"].changed and not results["mid.py"].changed
+    alone = migrate_source(results["dag.py"].original)  # without the tree, nothing is known of Base or Mid
+    assert alone.migrated == alone.original
+
+
+def test_shadowed_names_are_never_rewritten() -> None:
+    source = (HEAD + "def build(DockerOperator):\n    return DockerOperator(task_id='p', image='x')\n\n\n"
+              "def local():\n    DockerOperator = dict\n    return DockerOperator(task_id='l', image='x')\n\n\n"
+              "real = DockerOperator(task_id='r', image='x')\n")
+    result = migrate_source(source)
+    assert [(c.task_id, c.action) for c in result.calls] == [("r", "migrated")]
+    assert result.migrated.count("DockerOperator(task_id=") == 2 and "real = container_task(" in result.migrated

@@ -17,8 +17,8 @@ from typing import Any
 import libcst as cst
 
 from dockpod.backends.table import is_plain_network
-from dockpod.migrate._finder import Found, Module, find
-from dockpod.migrate.assess import Assessment, Dynamic, Target, assess
+from dockpod.migrate._finder import External, Found, Module, find, patterns
+from dockpod.migrate.assess import Assessment, Dynamic, Target, assess, worst
 
 #: Every import path of DockerOperator, of the docker SDK's Mount and of its DeviceRequest.
 DOCKER_OPERATOR = (
@@ -277,8 +277,11 @@ class DockerCallCodemod(cst.CSTTransformer):
     DEFAULT_ARGS_EFFECT = ("They still reach the DockerOperator container_task runs locally, and are ignored "
                            "on Kubernetes.")
 
-    def __init__(self, source: str = "") -> None:
+    def __init__(self, source: str = "", *, path: str | None = None, external: External | None = None) -> None:
         super().__init__()
+        self.path = path
+        self.external: External = external or {}
+        self.callees: set[str] = set()  # how the finder's DockerOperator (and subclass) calls spell their callee
         self.table: dict[str, str] = {}
         self.reader = ValueReader(self._qualified)
         self.xcom_used = xcom_used(source)
@@ -300,11 +303,13 @@ class DockerCallCodemod(cst.CSTTransformer):
         from dockpod.migrate._imports import fix_imports
 
         self.table = import_table(module)
-        if not any(path == bound or path.startswith(f"{bound}.") for path in DOCKER_OPERATOR
-                   for bound in self.table.values()):  # neither the class nor a module holding it is imported
-            return module
-        self._lines = _call_lines(self._source, self.table)
+        if not self.external and not any(path == bound or path.startswith(f"{bound}.") for path in DOCKER_OPERATOR
+                                         for bound in self.table.values()):
+            return module  # neither the class nor a module holding it is imported, and no subclass is known
         self._read_module()
+        if self.module is not None and not self.callees and not self._default_dicts:
+            return module
+        self._lines = _call_lines(self._source, self.is_candidate)
         new = module.visit(self)
         if not any(r.action == "migrated" for r in self.reports):
             return new
@@ -315,10 +320,11 @@ class DockerCallCodemod(cst.CSTTransformer):
         """What the audit's finder sees in the source: per-task XCom reads and the default_args of each call."""
         try:
             tree = ast.parse(self._source)
-            self.module = find(self._source)
+            self.module = find(self._source, self.external, self.path)
         except (SyntaxError, ValueError, RecursionError):
             return
         self._found = {(f.line, f.column - 1): f for f in self.module.found if f.kind == "call"}
+        self.callees = {f.callee for f in self._found.values() if f.callee and f.operator != "KubernetesPodOperator"}
         wanted = {(f.line, f.column - 1): f for f in self.module.found if f.kind == "default_args"}
         if wanted:
             dicts = sorted((n.lineno, n.col_offset) for n in ast.walk(tree) if isinstance(n, ast.Dict))
@@ -333,6 +339,19 @@ class DockerCallCodemod(cst.CSTTransformer):
     def _qualified(self, node: cst.CSTNode) -> set[str]:
         name = qualify(self.table, node)
         return {name} if name else set()
+
+    def is_candidate(self, spelled: str | None) -> bool:
+        """Whether a callee spelled ``a.b.C`` may be DockerOperator or one of its subclasses.
+
+        Spelled as one of the finder's calls, or imported as DockerOperator when the finder could not
+        read the module. The finder (:mod:`dockpod.migrate._finder`, which knows scopes and subclasses)
+        decides each candidate; the CST and :func:`_call_lines` only have to pick the same calls in the
+        same order.
+        """
+        if spelled is None:
+            return False
+        return spelled in self.callees or (self.module is None and qualify_dotted(self.table, spelled)
+                                           in DOCKER_OPERATOR)
 
     # statements collect the comment lines of the calls inside them
     def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
@@ -359,25 +378,31 @@ class DockerCallCodemod(cst.CSTTransformer):
         return with_comments(updated, notes) if notes else updated
 
     def visit_Call(self, node: cst.Call) -> None:
-        if self._qualified(node.func) & set(DOCKER_OPERATOR):
+        if self.is_candidate(dotted(node.func)):
             self._order[id(node)] = self._seen
             self._seen += 1
 
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
-        if not self._qualified(original.func) & set(DOCKER_OPERATOR):
-            return updated
-        args = read_args(original, self.reader)
         index = self._order.get(id(original), -1)
-        line, column = self._lines[index] if 0 <= index < len(self._lines) else (0, 0)
+        if index < 0:
+            return updated
+        line, column = self._lines[index] if index < len(self._lines) else (0, 0)
         found = self._found.get((line, column))
+        if found is None and (self.module is not None or not self._qualified(original.func) & set(DOCKER_OPERATOR)):
+            return updated  # the finder says the name is not DockerOperator here (shadowed), or cannot tell
+        args = read_args(original, self.reader)
+        extra: list[Assessment] = []
         if found is not None and self.module is not None:
             # the DAG's default_args reach this task too; its own arguments win over them
             values = {**found.defaults, **args.values}
             opaque = (*args.opaque, *found.defaults_opaque)
+            if found.operator != "DockerOperator" and not found.trivial:  # the finder's reading, as the audit's
+                values, opaque = found.kwargs, found.opaque
             xcom = self.module.xcom_read(found)
+            extra = patterns(found)  # a subclass call: manual unless the subclass is trivial
         else:
             values, opaque, xcom = args.values, tuple(args.opaque), self.xcom_used
-        verdict = assess(values, opaque=opaque, xcom_used=xcom, target=self.TARGET)
+        verdict = worst(assess(values, opaque=opaque, xcom_used=xcom, target=self.TARGET), *extra)
         task_id = args.values.get("task_id")
         task_id = task_id if isinstance(task_id, str) else None
         if verdict.verdict != "manual" and not args.positional:
@@ -410,18 +435,18 @@ class DockerCallCodemod(cst.CSTTransformer):
             self.imports_added.append((module, name, alias))
 
 
-def _call_lines(source: str, table: dict[str, str]) -> list[tuple[int, int]]:
-    """Line and column (from 0) of the calls whose callee is spelled like DockerOperator, in source order.
+def _call_lines(source: str, candidate: Callable[[str | None], bool]) -> list[tuple[int, int]]:
+    """Line and column (from 0) of the calls whose callee's spelling is a ``candidate``, in source order.
 
     The CST visits calls in the same order (pre-order is source order of their starts), so the
-    n-th DockerOperator call of the CST is the n-th here; :mod:`ast` gives lines for free.
+    n-th candidate call of the CST is the n-th here; :mod:`ast` gives lines for free.
     """
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError):
         return []
     calls = [(n.lineno, n.col_offset) for n in ast.walk(tree)
-             if isinstance(n, ast.Call) and qualify_dotted(table, _ast_dotted(n.func)) in DOCKER_OPERATOR]
+             if isinstance(n, ast.Call) and candidate(_ast_dotted(n.func))]
     return sorted(calls)
 
 

@@ -1,7 +1,9 @@
 """Find DockerOperator and KubernetesPodOperator uses in one module's syntax tree (:mod:`ast`).
 
 Names are matched by what they were imported as (``from airflow.providers.docker.operators import
-docker`` then ``docker.DockerOperator``), not by spelling. Argument values become plain Python values
+docker`` then ``docker.DockerOperator``; a relative import is resolved against the file's own path),
+not by spelling, and only where the import is what the name means: a parameter, a local variable or a
+local function of the same name shadows it (see :meth:`_Finder.shadowed`). Argument values become plain Python values
 when the source spells them out (literals, module constants assigned once, ``Mount(...)`` calls) and
 :class:`~dockpod.migrate.assess.Dynamic` otherwise.
 """
@@ -15,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dockpod.migrate import _names as names
-from dockpod.migrate.assess import Dynamic, has_dynamic
+from dockpod.migrate.assess import Assessment, Dynamic, has_dynamic
 
 _XCOM_IN_TEMPLATE = re.compile(r"""xcom_pull\(\s*(?:task_ids\s*=\s*)?\[?\s*['"]([^'"]+)['"]""")
 _DEPTH = 20
@@ -60,6 +62,11 @@ class Found:
     output_read: bool = False
     defined_at: int | None = None  # the line of the subclass a call instantiates
     defined_in: str | None = None  # the file of that subclass, when it is another module of the tree
+    #: For a subclass and its calls: the class adds nothing to DockerOperator but harmless class
+    #: attributes (:data:`~dockpod.migrate._names.HARMLESS_ATTRIBUTES`), so its calls migrate as DockerOperator's.
+    trivial: bool = False
+    #: For a call: its callee as spelled (``DockerOperator``, ``docker.DockerOperator``, ``Base``).
+    callee: str | None = None
     #: The default_args values merged into ``kwargs`` (the call's own arguments win over them), and
     #: what of those default_args could not be seen.
     defaults: dict[str, object] = field(default_factory=dict)
@@ -90,22 +97,23 @@ class Module:
         return None
 
 
-#: Subclasses of DockerOperator defined in other modules of the audited tree:
-#: qualified name as imported (``company_operators.SparkOperator``) -> (file, line of the class).
-External = dict[str, tuple[str, int]]
+#: Subclasses of DockerOperator defined in other modules of the audited tree: qualified name as
+#: imported (``company_operators.SparkOperator``) -> (file, line of the class, whether it is trivial).
+External = dict[str, tuple[str, int, bool]]
 
 #: A class statement whose bases may name DockerOperator: the files worth a look in the first pass.
 _SUBCLASS_HINT = re.compile(rb"^[ \t]*class[ \t]+\w+[ \t]*\([^)]*DockerOperator", re.MULTILINE)
 
 
-def find(source: str, external: External | None = None) -> Module:
+def find(source: str, external: External | None = None, path: str | None = None) -> Module:
     """Every DockerOperator-related use in ``source``; raises SyntaxError for a module that does not parse.
 
     ``external`` names the DockerOperator subclasses of the other modules (see :func:`subclasses`):
-    their calls are found as those of a subclass defined in this file are.
+    their calls are found as those of a subclass defined in this file are. ``path``, the file's path
+    as the audit walks it, resolves relative imports (see :func:`absolute_module`).
     """
     tree = ast.parse(source)
-    finder = _Finder(source, tree, external)
+    finder = _Finder(source, tree, external, path)
     finder.visit(tree)
     return Module(tuple(finder.found), frozenset(finder.xcom_ids), frozenset(finder.xcom_vars))
 
@@ -115,15 +123,57 @@ def may_define_subclass(data: bytes) -> bool:
     return _SUBCLASS_HINT.search(data) is not None
 
 
-def subclasses(source: str, external: External | None = None) -> dict[str, int]:
-    """The DockerOperator subclasses a module defines at its top level: class name -> line.
+def subclasses(source: str, external: External | None = None, path: str | None = None) -> dict[str, tuple[int, bool]]:
+    """The DockerOperator subclasses a module defines at its top level: class name -> (line, trivial).
 
     Only the pre-pass runs (imports and class statements), not the walk over every expression.
     """
     tree = ast.parse(source)
-    finder = _Finder(source, tree, external)
+    finder = _Finder(source, tree, external, path)
     top = {statement.name for statement in tree.body if isinstance(statement, ast.ClassDef)}
-    return {name: line for name, line in finder.subclasses.items() if name in top}
+    return {name: (line, name in finder.trivial) for name, line in finder.subclasses.items() if name in top}
+
+
+def patterns(found: Found) -> list[Assessment]:
+    """What the way DockerOperator is used adds to the verdict of its arguments (shared by audit and migrate).
+
+    A call of a subclass that is not trivial is ``manual``: migrate leaves it, since the subclass's
+    own code (an ``execute``, arguments of its own) would be dropped without a word.
+    """
+    keys = {"decorator": "decorator", "subclass": "subclass", "partial": "partial"}
+    key = keys.get(found.kind) or ("subclass_call" if found.defined_at is not None else None)
+    if key is None:
+        return []
+    if key.startswith("subclass") and found.trivial:
+        key += "_trivial"
+    if key.startswith("subclass_call") and found.defined_in is not None:
+        key += "_elsewhere"
+    if key not in names.PATTERN_FINDINGS:
+        return []
+    verdict, reason = names.PATTERN_FINDINGS[key]
+    # no line: it moves when a file is migrated, and a comment must read the same on a second run
+    where = "defined in this file" if found.defined_in is None else f"defined in {found.defined_in}"
+    return [Assessment(verdict, (reason.format(operator=found.operator, where=where),))]  # type: ignore[arg-type]
+
+
+def absolute_module(path: str, level: int, module: str | None) -> str | None:
+    """The dotted name ``from {'.' * level}{module} import ...`` means in the file at ``path``, or None.
+
+    Spelled as the longest tail of the path made of identifiers, which is one of the names
+    :func:`module_names` gives the module imported (for files of one walk, under one root).
+    """
+    parts = [part for part in re.split(r"[\\/]+", path) if part and part != "."][:-1]  # the file's folder
+    if level > 1:
+        if level - 1 > len(parts):
+            return None
+        parts = parts[:len(parts) - (level - 1)]
+    parts += module.split(".") if module else []
+    tail: list[str] = []
+    for part in reversed(parts):
+        if not part.isidentifier():
+            break
+        tail.append(part)
+    return ".".join(reversed(tail)) or None
 
 
 def module_names(path: str) -> list[str]:
@@ -194,15 +244,20 @@ class _Finder(ast.NodeVisitor):
     #: Node class -> the method that visits it (NodeVisitor.visit looks it up by name for every node).
     _visitors: dict[type, Callable[[_Finder, Any], None]] = {}
 
-    def __init__(self, source: str, tree: ast.Module, external: External | None = None) -> None:
+    def __init__(self, source: str, tree: ast.Module, external: External | None = None,
+                 path: str | None = None) -> None:
         self.source = source
+        self.path = path
         self.external: External = external or {}
-        self.external_names: dict[str, tuple[str, int]] = {}
+        self.external_names: dict[str, tuple[str, int, bool]] = {}
         self._lines: list[str] | None = None
         self.leaves = _VISIT_NEVER
         self.imports: dict[str, str] = {}
         self.constants: dict[str, ast.expr] = {}
         self.subclasses: dict[str, int] = {}
+        self.trivial: set[str] = set()  # the subclasses that add only harmless class attributes
+        self.scopes: list[ast.FunctionDef | ast.AsyncFunctionDef] = []  # the functions being walked
+        self._locals: dict[int, frozenset[str]] = {}
         self.taskflow: set[str] = set()
         self.found: list[Found] = []
         self.consumed: set[int] = set()
@@ -233,7 +288,12 @@ class _Finder(ast.NodeVisitor):
                     else:
                         head = alias.name.split(".")[0]
                         self.imports[head] = head
-            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            elif isinstance(node, ast.ImportFrom) and node.level:
+                base = absolute_module(self.path, node.level, node.module) if self.path else None
+                for alias in node.names if base else ():
+                    if alias.name != "*":
+                        self.imports[alias.asname or alias.name] = f"{base}.{alias.name}"
+            elif isinstance(node, ast.ImportFrom) and node.module:
                 for alias in node.names:
                     if alias.name == "*":
                         for qualified in names.DOCKER_OPERATOR | names.KUBERNETES_POD_OPERATOR:
@@ -252,6 +312,9 @@ class _Finder(ast.NodeVisitor):
         for name, count in counts.items():
             if count > 1:
                 del self.constants[name]
+        for statement in tree.body:  # a module-level def or class of an imported name replaces the import
+            if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                self.imports.pop(statement.name, None)
         changed = True
         while changed:
             changed = False
@@ -263,6 +326,13 @@ class _Finder(ast.NodeVisitor):
                                                            for base in cls.bases):
                     self.subclasses[cls.name] = cls.lineno
                     changed = True
+        changed = True
+        while changed:  # trivial: one base, itself DockerOperator or trivial, and a harmless body
+            changed = False
+            for cls in classes:
+                if cls.name in self.subclasses and cls.name not in self.trivial and self.is_trivial(cls):
+                    self.trivial.add(cls.name)
+                    changed = True
         for function in functions:
             for decorator in function.decorator_list:
                 target = decorator.func if isinstance(decorator, ast.Call) else decorator
@@ -270,6 +340,25 @@ class _Finder(ast.NodeVisitor):
                     target = target.value
                 if self.qualname(target) in names.TASK_DECORATOR:
                     self.taskflow.add(function.name)
+
+    def is_trivial(self, cls: ast.ClassDef) -> bool:
+        """Whether a DockerOperator subclass adds nothing but harmless class attributes (its base being trivial too)."""
+        if len(cls.bases) != 1 or cls.keywords or cls.decorator_list:
+            return False
+        base = cls.bases[0]
+        qualified = self.qualname(base)
+        if not (self.operator(base) == "DockerOperator" or (isinstance(base, ast.Name) and base.id in self.trivial)
+                or (qualified in self.external and self.external[qualified][2])):
+            return False
+        for statement in cls.body:
+            if isinstance(statement, ast.Pass) or (isinstance(statement, ast.Expr)
+                                                   and isinstance(statement.value, ast.Constant)):
+                continue  # a docstring, pass or ...
+            targets = statement.targets if isinstance(statement, ast.Assign) else (
+                [statement.target] if isinstance(statement, ast.AnnAssign) else [])
+            if not targets or not all(isinstance(t, ast.Name) and t.id in names.HARMLESS_ATTRIBUTES for t in targets):
+                return False
+        return True
 
     # --- walking -------------------------------------------------------------------------------
 
@@ -344,9 +433,19 @@ class _Finder(ast.NodeVisitor):
         while isinstance(node, ast.Attribute):
             parts.append(node.attr)
             node = node.value
-        if not isinstance(node, ast.Name) or node.id not in self.imports:
+        if not isinstance(node, ast.Name) or node.id not in self.imports or (self.scopes and self.shadowed(node.id)):
             return None
         return ".".join([self.imports[node.id], *reversed(parts)])
+
+    def shadowed(self, name: str) -> bool:
+        """Whether one of the functions being walked binds ``name`` itself (a parameter, an assignment, a def)."""
+        for function in self.scopes:
+            bound = self._locals.get(id(function))
+            if bound is None:
+                bound = self._locals[id(function)] = _local_names(function)
+            if name in bound:
+                return True
+        return False
 
     def operator(self, func: ast.expr) -> str | None:
         """The operator a callee names: DockerOperator, KubernetesPodOperator, a local subclass, or None."""
@@ -355,7 +454,7 @@ class _Finder(ast.NodeVisitor):
             return "DockerOperator"
         if qualified in names.KUBERNETES_POD_OPERATOR or qualified.endswith(".KubernetesPodOperator"):
             return "KubernetesPodOperator"
-        if isinstance(func, ast.Name) and func.id in self.subclasses:
+        if isinstance(func, ast.Name) and func.id in self.subclasses and not (self.scopes and self.shadowed(func.id)):
             return func.id
         if qualified in self.external:
             name = qualified.rpartition(".")[2]
@@ -569,8 +668,10 @@ class _Finder(ast.NodeVisitor):
         self.visit(node.args)
         if node.returns:
             self.visit(node.returns)
+        self.scopes.append(node)
         for statement in node.body:
             self.visit(statement)
+        self.scopes.pop()
         del self.defaults_stack[len(self.defaults_stack) - pushed:]
 
     visit_AsyncFunctionDef = visit_FunctionDef
@@ -602,7 +703,8 @@ class _Finder(ast.NodeVisitor):
                     opaque = [o for o in opaque if not o.startswith("**")]  # the caller's own arguments
                     break
             self.found.append(Found(node.lineno, node.col_offset + 1, node.name, "subclass",
-                                    image=kwargs.get("image"), kwargs=kwargs, opaque=tuple(opaque)))
+                                    image=kwargs.get("image"), kwargs=kwargs, opaque=tuple(opaque),
+                                    trivial=node.name in self.trivial))
         self.generic_visit(node)
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
@@ -665,8 +767,10 @@ class _Finder(ast.NodeVisitor):
         BASE_OPERATOR_PASSTHROUGH, DOCKER_ARGUMENTS = table.BASE_OPERATOR_PASSTHROUGH, table.DOCKER_ARGUMENTS
         extra: tuple[str, ...] = ()
         defaults: dict[str, object] = {}
+        trivial = operator in self.trivial or (operator in self.external_names and operator not in self.subclasses
+                                               and self.external_names[operator][2])
         if operator != "KubernetesPodOperator":
-            if operator != "DockerOperator":  # a subclass takes arguments of its own
+            if operator != "DockerOperator" and not trivial:  # a subclass takes arguments of its own
                 for name in [n for n in kwargs if n not in DOCKER_ARGUMENTS and n not in BASE_OPERATOR_PASSTHROUGH]:
                     opaque.append(f"what {operator} does with its own argument {name}")
                     del kwargs[name]
@@ -675,10 +779,51 @@ class _Finder(ast.NodeVisitor):
         defined_at: int | None = self.subclasses.get(operator)
         defined_in: str | None = None
         if defined_at is None and operator in self.external_names:
-            defined_in, defined_at = self.external_names[operator]
+            defined_in, defined_at, _trivial = self.external_names[operator]
         self.found.append(Found(node.lineno, node.col_offset + 1, operator, kind, task_id=kwargs.get("task_id"),
                                 image=kwargs.get("image"), kwargs=kwargs, opaque=tuple(opaque) + extra,
                                 variable=self.assigned.get(id(node)), output_read=id(node) in self.output_calls,
                                 defined_at=defined_at, defined_in=defined_in, defaults=dict(defaults),
-                                defaults_opaque=extra))
+                                defaults_opaque=extra, trivial=trivial,
+                                callee=_dotted(node.func) if kind == "call" else None))
 
+
+
+def _local_names(function: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> frozenset[str]:
+    """The names a function binds in its own scope: parameters, assignments, defs and classes, loop targets.
+
+    Not those it declares ``global`` or ``nonlocal``, nor its imports (the import table reads those).
+    Nested functions and classes bind their own names only.
+    """
+    arguments = function.args
+    bound = {a.arg for a in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs)}
+    bound |= {a.arg for a in (arguments.vararg, arguments.kwarg) if a is not None}
+    declared: set[str] = set()
+    nodes: list[ast.AST] = list(function.body) if isinstance(function.body, list) else [function.body]
+    for node in nodes:  # grows while it is read
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            bound.add(node.name)
+            nodes.extend(node.decorator_list)
+            continue  # its body is its own scope
+        if isinstance(node, ast.Lambda):
+            continue
+        if isinstance(node, ast.Global | ast.Nonlocal):
+            declared.update(node.names)
+        elif isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            bound.add(node.id)
+        elif isinstance(node, ast.ExceptHandler | ast.MatchAs | ast.MatchStar) and node.name:
+            bound.add(node.name)
+        nodes.extend(ast.iter_child_nodes(node))
+    return frozenset(bound - declared)
+
+
+def _dotted(node: ast.expr) -> str | None:
+    """``a.b.C`` for a Name or an Attribute chain of Names, else None."""
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    parts.append(node.id)
+    return ".".join(reversed(parts))

@@ -43,16 +43,28 @@ MARKERS = (b"DockerOperator", b"docker_operator", b"task.docker", b"docker_task"
 #: Folders never walked into: tool caches, virtual environments, version control.
 SKIP_DIRS = frozenset({"__pycache__", "node_modules", "site-packages", "venv"})
 
+#: Class attributes a DockerOperator subclass may set and still be trivial: its calls migrate as
+#: DockerOperator's (templated fields and the colours of the Airflow UI shape no container).
+HARMLESS_ATTRIBUTES = frozenset({"template_fields", "template_ext", "template_fields_renderers", "ui_color",
+                                 "ui_fgcolor", "custom_operator_name"})
+
+_SUBCLASS_ADVICE = ("move its behaviour into the image or a plain task, then rewrite the call{s} "
+                    "(migrate leaves {it}, since the subclass's own code would be dropped).")
+
 #: Findings that come from how DockerOperator is used, not from its arguments: (verdict, reason).
+#: ``{operator}`` is the subclass, ``{where}`` where it is defined (``defined in plugins/ops.py``).
 PATTERN_FINDINGS: dict[str, tuple[str, str]] = {
     "decorator": ("review", "@task.docker pickles the decorated Python function into the image and its return "
                             "value back; dockpod runs a command and reads JSON, so the function must become a "
                             "script in the image."),
-    "subclass": ("review", "this class subclasses DockerOperator; its own methods and arguments do not migrate "
-                           "and must be rewritten on container_task."),
-    "subclass_call": ("review", "{operator} subclasses DockerOperator (line {line}); check what its own code adds."),
-    "subclass_call_elsewhere": ("review", "{operator} subclasses DockerOperator ({file}, line {line}); check what "
-                                          "its own code adds."),
+    "subclass": ("manual", "this class subclasses DockerOperator with code or arguments of its own, which do "
+                           "not migrate: " + _SUBCLASS_ADVICE.format(s="s", it="them")),
+    "subclass_trivial": ("review", "this class adds only class attributes to DockerOperator: its calls migrate "
+                                   "as DockerOperator's; remove the class once nothing uses it."),
+    "subclass_call": ("manual", "subclass {operator} of DockerOperator ({where}): "
+                                + _SUBCLASS_ADVICE.format(s="", it="it")),
+    "subclass_call_elsewhere": ("manual", "subclass {operator} of DockerOperator ({where}): "
+                                + _SUBCLASS_ADVICE.format(s="", it="it")),
     "partial": ("review", "container_task has no .partial()/.expand() form yet, so this mapped task is not "
                           "rewritten automatically; the values given to .expand() are known only at run time."),
 }

@@ -16,6 +16,7 @@ import gc
 import io
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, fields
@@ -24,8 +25,17 @@ from typing import Any
 
 from dockpod.errors import DockpodError
 from dockpod.migrate import _names as names
-from dockpod.migrate._finder import External, Found, Module, find, may_define_subclass, module_names, subclasses
-from dockpod.migrate.assess import Assessment, Dynamic, Verdict, assess, worst
+from dockpod.migrate._finder import (
+    External,
+    Found,
+    Module,
+    find,
+    may_define_subclass,
+    module_names,
+    patterns,
+    subclasses,
+)
+from dockpod.migrate.assess import Dynamic, Verdict, assess, worst
 
 __all__ = [
     "AuditReport",
@@ -170,6 +180,7 @@ def audit_paths(
             # first pass: the DockerOperator subclasses each module defines, for the files that import them
             external = _external_subclasses([path for path, defines in marked if defines])
             if external:
+                external = _subclass_chains(files, external)
                 candidates = _with_users(files, candidates, external)
             results = list(_run(candidates, progress, pool if workers > 1 else None, external))
     calls = tuple(site for r in results if isinstance(r, Audited) for site in r.sites)
@@ -208,7 +219,7 @@ def _audit_data(path: str, data: bytes, external: External | None = None) -> Fil
         except UnicodeDecodeError:
             return Skipped(path, "not UTF-8 text")
         try:
-            module = find(source, external)
+            module = find(source, external, path)
         except SyntaxError as exc:
             return Skipped(path, f"syntax error at line {exc.lineno}: {exc.msg}")
         except (ValueError, RecursionError) as exc:
@@ -339,22 +350,49 @@ def _start_worker(subclass_seen: Any) -> None:
     _SUBCLASS_SEEN = subclass_seen
 
 
-def _external_subclasses(paths: list[str]) -> External:
+def _external_subclasses(paths: list[str], known: External | None = None) -> External:
     """The first pass: every DockerOperator subclass defined at the top of these modules.
 
     Keyed by each dotted name the class may be imported under (see
-    :func:`~dockpod.migrate._finder.module_names`).
+    :func:`~dockpod.migrate._finder.module_names`). ``known``: the subclasses found so far, which
+    these modules' classes may derive from.
     """
     external: External = {}
     for path in paths:
         try:
-            defined = subclasses(_read(path).decode("utf-8-sig"))
+            defined = subclasses(_read(path).decode("utf-8-sig"), known, path)
         except (OSError, UnicodeDecodeError, SyntaxError, ValueError, RecursionError):
             continue  # the second pass reports the file
         file = Path(path).as_posix()
         for module in module_names(file):
-            for name, line in defined.items():
-                external.setdefault(f"{module}.{name}", (file, line))
+            for name, (line, trivial) in defined.items():
+                external.setdefault(f"{module}.{name}", (file, line, trivial))
+    return external
+
+
+def _subclass_chains(files: list[str], external: External) -> External:
+    """``external`` and the subclasses of its subclasses, in any file of the tree, transitively.
+
+    A module that derives from an imported subclass need not mention DockerOperator at all
+    (``class Mid(Base)`` with ``from .base import Base``): each round reads only the files with a class
+    statement naming one of the last round's new classes among its bases, until a round finds none.
+    """
+    new = external
+    while new:
+        hidden = "|".join(sorted({re.escape(name.rpartition(".")[2]) for name in new}))
+        statement = re.compile(rb"^[ \t]*class[ \t]+\w+[ \t]*\([^)]*\b(?:" + hidden.encode() + rb")\b", re.MULTILINE)
+        readers = []
+        for path in files:
+            try:
+                data = _read(path)
+            except OSError:
+                continue
+            if statement.search(data):
+                readers.append(path)
+        found = _external_subclasses(readers, external)
+        new = {name: where for name, where in found.items() if name not in external
+               or where[2] != external[name][2]}
+        external = {**external, **new}
     return external
 
 
@@ -449,23 +487,11 @@ def _judge(file: str, found: Found, module: Module) -> CallSite:
         verdict, reasons = None, ()
     else:
         assessment = worst(assess(found.kwargs, opaque=found.opaque, xcom_used=module.xcom_read(found)),
-                           *_pattern_findings(found))
+                           *patterns(found))
         verdict, reasons = assessment.verdict, assessment.reasons
     return CallSite(file=file, line=found.line, column=found.column, operator=found.operator,
                     kind=found.kind, task_id=_show(found.task_id), image=_show(found.image), verdict=verdict,
                     reasons=reasons)
-
-
-def _pattern_findings(found: Found) -> list[Assessment]:
-    keys = {"decorator": "decorator", "subclass": "subclass", "partial": "partial"}
-    key = keys.get(found.kind) or ("subclass_call" if found.defined_at is not None else None)
-    if key is None:
-        return []
-    if key == "subclass_call" and found.defined_in is not None:
-        key = "subclass_call_elsewhere"
-    verdict, reason = names.PATTERN_FINDINGS[key]
-    text = reason.format(operator=found.operator, line=found.defined_at, file=found.defined_in)
-    return [Assessment(verdict, (text,))]  # type: ignore[arg-type]
 
 
 def _show(value: object) -> str | None:

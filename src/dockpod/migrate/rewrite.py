@@ -9,7 +9,9 @@ Target ``dockpod`` writes ``container_task(...)``; target ``kpo`` a plain ``Kube
 new text, one :class:`CallReport` per DockerOperator call, or the error); :func:`migrate_paths` does
 it for files and folders; :func:`write_atomic` replaces a file without ever leaving half of it.
 Which calls are rewritten is decided by :func:`dockpod.migrate.assess.assess` (``manual`` calls are
-left as they are, with a ``# dockpod:`` comment saying why).
+left as they are, with a ``# dockpod:`` comment saying why). Calls of a DockerOperator subclass are
+rewritten only when the subclass is trivial (see :func:`dockpod.migrate._finder.patterns`);
+:func:`migrate_paths` finds the subclasses of other files of the tree as ``dockpod audit`` does.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from pathlib import Path
 from typing import Literal
 
 from dockpod.migrate._codemod import CallReport
+from dockpod.migrate._finder import External
 
 __all__ = ["TARGETS", "CallReport", "MigrateResult", "Target", "migrate_paths", "migrate_source", "unified_diff",
            "write_atomic"]
@@ -52,13 +55,19 @@ class MigrateResult:
         return self.status == "changed"
 
 
-def migrate_source(source: str, *, target: Target = "dockpod", path: str = "<string>") -> MigrateResult:
-    """Rewrite the DockerOperator calls of one module's source text."""
-    if not any(marker in source for marker in _MARKERS):
+def migrate_source(source: str, *, target: Target = "dockpod", path: str = "<string>",
+                   external: External | None = None) -> MigrateResult:
+    """Rewrite the DockerOperator calls of one module's source text.
+
+    ``external``: the DockerOperator subclasses other modules define (see :func:`subclasses_of_tree`),
+    so that their calls here are judged (and left, unless trivial) too.
+    """
+    hidden = {name.rpartition(".")[2] for name in external} if external else set()
+    if not any(marker in source for marker in _MARKERS) and not any(name in source for name in hidden):
         return MigrateResult(path, "unchanged", source, source)
     import libcst as cst
 
-    command = _command(target)(source)
+    command = _command(target)(source, path=None if path == "<string>" else path, external=external)
     try:
         new = command.transform(cst.parse_module(source)).code
     except cst.ParserSyntaxError as exc:
@@ -94,13 +103,33 @@ def python_files(paths: Iterable[Path | str]) -> Iterator[Path]:
 
 def migrate_paths(paths: Iterable[Path | str], *, target: Target = "dockpod") -> Iterator[MigrateResult]:
     """:func:`migrate_source` for every Python file under ``paths``; unreadable files are ``failed``."""
-    for path in python_files(paths):
+    files = list(python_files(paths))
+    external = subclasses_of_tree(files)
+    for path in files:
         try:
             source = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             yield MigrateResult(str(path), "failed", "", "", error=f"cannot read: {exc}")
             continue
-        yield migrate_source(source, target=target, path=str(path))
+        yield migrate_source(source, target=target, path=str(path), external=external)
+
+
+def subclasses_of_tree(files: Iterable[Path | str]) -> External:
+    """The DockerOperator subclasses the files define, and their subclasses in any of them (the audit's first pass)."""
+    from dockpod.migrate import audit
+    from dockpod.migrate._finder import may_define_subclass
+
+    names = [str(path) for path in files]
+    definers = []
+    for name in names:
+        try:
+            data = audit._read(name)
+        except OSError:
+            continue
+        if b"DockerOperator" in data and may_define_subclass(data):
+            definers.append(name)
+    external = audit._external_subclasses(definers)
+    return audit._subclass_chains(names, external) if external else external
 
 
 def unified_diff(result: MigrateResult) -> str:

@@ -18,4 +18,9 @@ class PrivilegedSparkOperator(SparkSubmitDockerOperator):
 
 
 def default_job():
+    # dockpod: the audit cannot see what SparkSubmitDockerOperator does with its own argument
+    #   application; check what it passes.
+    # dockpod: subclass SparkSubmitDockerOperator of DockerOperator (defined in this file): move its
+    #   behaviour into the image or a plain task, then rewrite the call (migrate leaves it, since
+    #   the subclass's own code would be dropped).
     return SparkSubmitDockerOperator(task_id="spark_default", application="/jobs/default.py")

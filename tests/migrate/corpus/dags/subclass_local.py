@@ -1,0 +1,27 @@
+"""DockerOperator subclasses in the DAG file: a trivial one migrates, one with code of its own does not."""
+from datetime import datetime
+
+from airflow.providers.docker.operators.docker import DockerOperator
+from airflow.sdk import DAG
+
+
+class TeamDockerOperator(DockerOperator):
+    """The team's DockerOperator: only its colour differs."""
+
+    ui_color = "#3b8ec2"
+    template_fields = (*DockerOperator.template_fields, "labels")
+
+
+class CheckedDockerOperator(DockerOperator):
+    """Fails the task when the container printed a warning: behaviour a rewrite would drop."""
+
+    def execute(self, context):
+        result = super().execute(context)
+        if result and "WARN" in str(result):
+            raise RuntimeError("warnings in the output")
+        return result
+
+
+with DAG("local_subclasses", start_date=datetime(2024, 1, 1), schedule=None):
+    TeamDockerOperator(task_id="trivial", image="registry.example.com/etl:1.0", command=["run"])
+    CheckedDockerOperator(task_id="checked", image="registry.example.com/etl:1.0", command=["check"])

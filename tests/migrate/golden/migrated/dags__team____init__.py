@@ -1,0 +1,1 @@
+"""A package of team operators and a DAG, imported relatively (``from .base import ...``)."""
