@@ -225,6 +225,7 @@ def create_body(
         labels={**(op.labels or {}), **run_labels} or None,
         host_config=host_config,
         healthcheck=dict(healthcheck) if healthcheck else None,
+        stop_timeout=op.spec.grace_seconds if getattr(op, "spec", None) is not None else None,
     )
     return json.loads(json.dumps(config))  # plain dicts and lists, not the SDK's dict subclasses
 

@@ -99,6 +99,7 @@ def operator_kwargs(spec: ContainerSpec, profile: Profile) -> dict[str, Any]:
         else None,
         "dnspolicy": "None" if spec.dns else None,
         "active_deadline_seconds": spec.timeout,
+        "termination_grace_period": spec.termination_grace_period,
         "skip_on_exit_code": list(spec.skip_on_exit_code) or None,
         "do_xcom_push": spec.xcom,
         # The profile's cluster settings.

@@ -108,6 +108,10 @@ FIELDS: tuple[FieldRule, ...] = (
               "local engine, else a per-run volume)",
               "`do_xcom_push` (the XCom sidecar reads the same file)", "JSON only; nothing is unpickled."),
     FieldRule("timeout", "container stopped after that many seconds; the task fails", "`active_deadline_seconds`"),
+    FieldRule("termination_grace_period", "seconds between SIGTERM and SIGKILL when the task is stopped "
+              "(`docker stop`, also the container's StopTimeout); default 30", "`termination_grace_period` "
+              "(the pod's terminationGracePeriodSeconds)", "SIGTERM reaches the workload locally even as PID "
+              "1: every container runs under an init (`docker run --init`)."),
     FieldRule("skip_on_exit_code", "`skip_on_exit_code`", "`skip_on_exit_code`"),
 )
 

@@ -67,12 +67,10 @@ if TYPE_CHECKING:
     from dockpod.operators._pod import LocalPod
     from dockpod.operators._secrets import ResolvedSecrets
 
-__all__ = ["RUN_LABEL", "STOP_GRACE_SECONDS", "DockpodDockerOperator"]
+__all__ = ["RUN_LABEL", "DockpodDockerOperator"]
 
 #: The label every per-run container and volume carries; its value is the run's id.
 RUN_LABEL = f"{LABEL_PREFIX}.run"
-#: Seconds between SIGTERM and SIGKILL when a container is stopped (timeout, on_kill).
-STOP_GRACE_SECONDS = 5
 #: Mode of the XCom and scratch volumes: writable by any container user, like /tmp.
 SCRATCH_MODE = 0o1777
 SECRET_DIR_MODE = 0o755
@@ -160,6 +158,9 @@ class DockpodDockerOperator(DockerOperator):
         pod = None
         try:
             secrets = self._resolve_secrets()
+            leftover = self._clear_leftovers(run)
+            if leftover is not None:
+                return self._reattach(run, leftover, secrets)
             image = self._ensure_image()
             self._check_non_root(image)
             workdir = self.working_dir or (image.get("Config") or {}).get("WorkingDir") or "/"
@@ -209,9 +210,9 @@ class DockpodDockerOperator(DockerOperator):
             return
         run.killed = True
         if run.container_id:
-            self.log.info("Stopping container %s (%s s grace)", run.name, STOP_GRACE_SECONDS)
+            self.log.info("Stopping container %s (%s s grace)", run.name, self.spec.grace_seconds)
             try:
-                self.cli.stop(run.container_id, timeout=STOP_GRACE_SECONDS)
+                self.cli.stop(run.container_id, timeout=self.spec.grace_seconds)
             except (DockerException, OSError) as exc:
                 self.log.info("Stopping %s failed, it may be gone already: %s", run.name, exc)
         self._cleanup(run)
@@ -232,6 +233,61 @@ class DockpodDockerOperator(DockerOperator):
         base = self.container_name or "dockpod"
         name = _NAME_CHARS.sub("-", f"{base}-{dag_id[:40]}-{self.task_id[:40]}-{short}").strip("-._")
         return _Run(id=short, name=name, labels=labels)
+
+    # --- what an earlier try left behind ---------------------------------------------------------------
+
+    def _clear_leftovers(self, run: _Run) -> dict[str, Any] | None:
+        """Find the containers of earlier tries of this task instance; return one to reattach to.
+
+        A worker killed with SIGKILL cannot remove what it started. Like KubernetesPodOperator's
+        reattach, the next try looks for them by label (dag_id, task_id, run_id, map_index): a main
+        container still running is adopted (its logs followed, its result read); anything else of those
+        runs is removed (containers, volumes, host directories).
+        """
+        if not run.labels.get(f"{LABEL_PREFIX}.run_id"):
+            return None  # not a task instance (a direct execute() call): nothing identifies earlier tries
+        keys = ("dag_id", "task_id", "run_id", "map_index")
+        found = self.cli.containers(all=True, filters={"label": [
+            f"{LABEL_PREFIX}.{key}={run.labels[f'{LABEL_PREFIX}.{key}']}" for key in keys]})
+        adopt = None
+        runs: dict[str, list[dict[str, Any]]] = {}
+        for container in found:
+            runs.setdefault((container.get("Labels") or {}).get(RUN_LABEL, ""), []).append(container)
+        for old_run, containers in runs.items():
+            main = next((c for c in containers if (c.get("Labels") or {}).get(f"{LABEL_PREFIX}.role", "main")
+                         == "main"), None)
+            if adopt is None and main is not None and main.get("State") == "running":
+                adopt = main
+                self.log.info("Reattaching to container %s of try %s, still running", main["Names"][0].lstrip("/"),
+                              (main.get("Labels") or {}).get(f"{LABEL_PREFIX}.try_number"))
+            else:
+                self.log.info("Removing %d container(s) left behind by an earlier try (run %s)", len(containers),
+                              old_run)
+            with run.lock:  # whatever happens next, it is removed with this run's objects
+                run.helper_ids.extend(c["Id"] for c in containers if c is not adopt)
+                run.volumes.extend(v["Name"] for v in self._labelled_volumes(old_run))
+                run.host_dirs.extend(_host_dirs_of(containers))
+        if adopt is None:
+            self._cleanup(run)
+        return adopt
+
+    def _labelled_volumes(self, run_id: str) -> list[dict[str, Any]]:
+        return (self.cli.volumes(filters={"label": f"{RUN_LABEL}={run_id}"}) or {}).get("Volumes") or []
+
+    def _reattach(self, run: _Run, container: dict[str, Any], secrets: ResolvedSecrets) -> Any:
+        """Follow an adopted container to its exit, judge it and read its result like one started here."""
+        run.container_id = container["Id"]
+        stream = self.cli.attach(run.container_id, stdout=True, stderr=True, stream=True, logs=False)
+        try:
+            tail = self._stream_logs(stream, secrets)
+            status = self.cli.wait(run.container_id)
+        finally:
+            stream.close()
+        if run.killed:
+            raise _killed()
+        if not isinstance(status, dict) or status.get("StatusCode") != 0 or status.get("Error"):
+            self._judge(self.cli.inspect_container(run.container_id), tail, secrets)
+        return self._read_result(run, [], secrets) if self.do_xcom_push else None
 
     # --- before the container exists ----------------------------------------------------------------
 
@@ -487,7 +543,7 @@ class DockpodDockerOperator(DockerOperator):
             self.log.error("The container ran longer than its timeout of %s s; stopping it",
                            self.spec.timeout)
             try:
-                self.cli.stop(run.container_id, timeout=STOP_GRACE_SECONDS)
+                self.cli.stop(run.container_id, timeout=self.spec.grace_seconds)
             except (DockerException, OSError) as exc:
                 self.log.warning("Stopping the timed-out container failed: %s", exc)
 
@@ -680,6 +736,17 @@ def _read_host_file(path: str) -> bytes | None:
             return handle.read()
     finally:
         os.close(fd)
+
+
+def _host_dirs_of(containers: list[dict[str, Any]]) -> list[str]:
+    """The private per-run host directories (``dockpod-run-*``) the containers bind-mount."""
+    dirs = []
+    for container in containers:
+        for mount in container.get("Mounts") or ():
+            parent = os.path.dirname(str(mount.get("Source") or ""))
+            if mount.get("Type") == "bind" and os.path.basename(parent).startswith("dockpod-run-"):
+                dirs.append(parent)
+    return dirs
 
 
 def _remove_host_dir(path: str, log: Any) -> None:

@@ -202,21 +202,25 @@ class LocalPod:
             self._watch.start()
 
     def stop(self) -> None:
-        """Stop the sidecars (SIGTERM, then SIGKILL after the grace) and wait for their last log lines."""
-        from dockpod.operators._docker import STOP_GRACE_SECONDS
-
+        """Stop the sidecars together (SIGTERM, SIGKILL after the task's grace) and take their last log lines."""
         self._stop.set()
-        for member in self.members:
-            if member.role != "sidecar" or member.container_id is None:
-                continue
-            try:
-                self.op.cli.stop(member.container_id, timeout=STOP_GRACE_SECONDS)
-            except (DockerException, OSError) as exc:
-                self.op.log.info("Stopping sidecar %s failed, it may be gone already: %s", member.name, exc)
+        sidecars = [m for m in self.members if m.role == "sidecar" and m.container_id is not None]
+        stoppers = [threading.Thread(target=self._stop_one, args=(m,), daemon=True) for m in sidecars]
+        for thread in stoppers:
+            thread.start()
+        for thread in stoppers:
+            thread.join(timeout=self.op.spec.grace_seconds + 5)
+        for member in sidecars:
             if member.logs is not None:
-                member.logs.join(timeout=STOP_GRACE_SECONDS + 5)
+                member.logs.join(timeout=5)
         if self._watch is not None:
             self._watch.join(timeout=2)
+
+    def _stop_one(self, member: Member) -> None:
+        try:
+            self.op.cli.stop(member.container_id, timeout=self.op.spec.grace_seconds)
+        except (DockerException, OSError) as exc:
+            self.op.log.info("Stopping sidecar %s failed, it may be gone already: %s", member.name, exc)
 
     # --- helpers ----------------------------------------------------------------------------------------
 

@@ -17,6 +17,8 @@ from dockpod.errors import SpecError
 from dockpod.spec import _notation as n
 
 _M = TypeVar("_M", bound="SpecModel")
+#: A pod's terminationGracePeriodSeconds when it sets none; the local runtime waits as long.
+DEFAULT_GRACE_SECONDS = 30
 PullPolicy = Literal["Always", "IfNotPresent", "Never"]
 VolumeKind = Literal["named", "bind", "tmpfs", "empty_dir", "config", "secret"]
 
@@ -481,6 +483,7 @@ class ContainerSpec(SpecModel):
     sidecars: tuple[ContainerSpec, ...] = ()
     xcom: bool = False
     timeout: int | None = None
+    termination_grace_period: int | None = None
     skip_on_exit_code: tuple[int, ...] = ()
 
     @field_validator("image")
@@ -553,6 +556,13 @@ class ContainerSpec(SpecModel):
             raise SpecError("timeout", value, "a positive number of seconds or a timedelta")
         return value
 
+    @field_validator("termination_grace_period")
+    @classmethod
+    def _grace(cls, value: int | None) -> int | None:
+        if value is not None and value < 0:
+            raise SpecError("termination_grace_period", value, "a whole number of seconds, 0 or more")
+        return value
+
     @field_validator("extra_hosts")
     @classmethod
     def _hosts(cls, value: dict[str, str]) -> dict[str, str]:
@@ -600,6 +610,11 @@ class ContainerSpec(SpecModel):
             raise SpecError("init_containers/sidecars", sorted(duplicates), "unique names other than 'base'",
                             reason="repeat a container name")
         return self
+
+    @property
+    def grace_seconds(self) -> int:
+        """Seconds between SIGTERM and SIGKILL when the task is stopped: Kubernetes' default is 30."""
+        return DEFAULT_GRACE_SECONDS if self.termination_grace_period is None else self.termination_grace_period
 
     def secret_files(self) -> list[Secret]:
         """Every secret that becomes files, from ``secrets`` and from secret volumes alike."""
