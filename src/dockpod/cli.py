@@ -355,6 +355,52 @@ def inspect_doc(text: str | None) -> str:
 
 
 @app.command()
+def reap(
+    older_than: Annotated[str, typer.Option("--older-than", help="Running containers older than this are presumed "
+                                            "lost (90s, 30m, 2h, 1d); stopped ones go after a minute.")] = "1h",
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="List the orphans; remove nothing.")] = False,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
+) -> None:
+    """List and remove the containers, volumes and host directories of dockpod runs nobody will clean up.
+
+    A worker killed with SIGKILL cannot remove what it started; the next try of the same task instance
+    reattaches or removes it, and this sweeps whatever has no next try. Only objects labelled
+    io.dockpod.run (and dockpod-run-* folders in the temporary folder) are ever touched.
+    """
+    from dockpod.runtime.reap import find_orphans, parse_age
+    from dockpod.runtime.reap import reap as remove
+
+    if fmt not in ("table", "json"):
+        _fail(f"--format {fmt!r} is not known; use table or json.")
+    try:
+        orphans = find_orphans(parse_age(older_than))
+        results = [(o, None) for o in orphans] if dry_run else remove(orphans)
+    except DockpodError as exc:
+        _fail(str(exc))
+    if fmt == "json":
+        rows = [{**o.as_dict(), "removed": not dry_run and error is None, "error": error} for o, error in results]
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+    elif results:
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title="orphans" + (" (dry run: nothing removed)" if dry_run else ""))
+        for column in ("kind", "name", "state", "age", "dag_id", "task_id", "run_id", "try", "result"):
+            table.add_column(column, overflow="fold")
+        for orphan, error in results:
+            result = "listed" if dry_run else (f"[red]{escape(error)}[/]" if error else "removed")
+            table.add_row(orphan.kind, escape(orphan.name), orphan.state, f"{orphan.age_seconds / 60:.0f} min",
+                          escape(orphan.dag_id), escape(orphan.task_id), escape(orphan.run_id), orphan.try_number,
+                          result)
+        Console().print(table)
+    failed = sum(1 for _o, error in results if error)
+    err.print(f"{len(results)} orphan(s){' found' if dry_run else f', {len(results) - failed} removed'}.",
+              highlight=False)
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command()
 def version() -> None:
     """Print the versions of dockpod, Airflow and the two providers it drives, as JSON."""
     from importlib.metadata import PackageNotFoundError

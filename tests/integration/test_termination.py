@@ -136,3 +136,31 @@ def test_after_sigkill_the_next_try_removes_stale_containers_and_runs_again():
     assert _containers(dag_id) == []
     assert _volumes(dag_id) == []
     assert _host_dirs() - before == set()
+
+
+def test_reap_lists_and_removes_what_a_killed_worker_left(tmp_path):
+    import json
+    import time as clock
+
+    from typer.testing import CliRunner
+
+    from dockpod.cli import app
+    from dockpod.runtime.reap import find_orphans, reap
+
+    dag_id = _unique("reap")
+    before = _host_dirs()
+    _first_try_killed(dag_id, "sleep 120")
+    listed = CliRunner().invoke(app, ["reap", "--older-than", "0s", "--dry-run", "--format", "json"])
+    assert listed.exit_code == 0, listed.output
+    mine = [row for row in json.loads(listed.stdout) if row["dag_id"] == dag_id]
+    assert [row["kind"] for row in mine] == ["container"] and mine[0]["state"] == "running"
+    assert mine[0]["removed"] is False and _containers(dag_id)  # a dry run removes nothing
+    # A minute later the run's volume and host directory count too; only this test's run is reaped.
+    orphans = find_orphans(0, now=clock.time() + 120)
+    new_dirs = {str(p) for p in _host_dirs() - before}
+    ours = [o for o in orphans if o.dag_id == dag_id or o.id in new_dirs]
+    assert sorted(o.kind for o in ours) == ["container", "directory", "volume"]
+    assert all(error is None for _o, error in reap(ours))
+    assert _containers(dag_id) == []
+    assert _volumes(dag_id) == []
+    assert _host_dirs() - before == set()

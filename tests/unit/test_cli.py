@@ -48,3 +48,19 @@ def test_messages_on_stderr_are_never_broken_across_lines(tmp_path):
     out = CliRunner().invoke(app, ["audit", str(deep)])
     line = next(line for line in out.stderr.splitlines() if line.startswith("skipped:"))
     assert str(deep / "broken.py") in line and "syntax error" in line
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("90s", 90), ("30m", 1800), ("2h", 7200), ("1d", 86400), ("45", 45),
+                                               ("0s", 0)])
+def test_reap_ages(text, seconds):
+    from dockpod.runtime.reap import parse_age
+
+    assert parse_age(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["2x", "-5m", "soon", "nanh"])
+def test_reap_refuses_a_bad_age_in_one_sentence(text):
+    out = CliRunner().invoke(app, ["reap", "--older-than", text, "--dry-run"])
+    assert out.exit_code == 2
+    assert "is not an age; use a number with s, m, h or d" in out.output
+    assert "Traceback" not in out.output
