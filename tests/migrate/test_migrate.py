@@ -301,22 +301,65 @@ def test_default_args_are_judged_with_each_call(target: str) -> None:
     assert migrate_source(result.migrated, target=target).migrated == result.migrated  # type: ignore[arg-type]
 
 
-def test_default_args_dockpod_does_not_read_are_named_on_the_dict() -> None:
+def test_default_args_are_carried_into_each_rewritten_task() -> None:
     source = (DAG_HEAD + 'DEFAULTS = {"owner": "x", "mem_limit": "2g", "auto_remove": True}\n\n\n'
-              '@dag(default_args={"docker_url": "unix://var/run/docker.sock"})\n'
+              '@dag(default_args={"retries": 2, "docker_url": "unix://var/run/docker.sock",\n'
+              '                   "environment": {"A": "1"}})\n'
               'def pipeline():\n'
-              '    DockerOperator(task_id="a", image="etl:1")\n\n\n'
+              '    DockerOperator(task_id="a", image="etl:1", environment={"B": "2"})\n\n\n'
               'with DAG("d", default_args=DEFAULTS):\n'
               '    DockerOperator(task_id="b", image="etl:1")\n')
     result = migrate_source(source)
     assert [call.action for call in result.calls] == ["migrated", "migrated"]
     out = result.migrated
-    assert "# dockpod: default_args mem_limit, auto_remove: DockerOperator arguments" in out
-    assert out.index("default_args mem_limit") < out.index("DEFAULTS = {")
-    assert "# dockpod: default_args docker_url:" in out
-    assert out.index("default_args docker_url") < out.index("@dag(")
+    # a shared dict: its values are written into the task, its keys stay, and the note says why
+    assert 'container_task(task_id="b", image="etl:1", resources={"memory_limit": "2g"}' in out
+    assert 'DEFAULTS = {"owner": "x", "mem_limit": "2g", "auto_remove": True}' in out
+    assert "# dockpod: default_args mem_limit, auto_remove: DockerOperator arguments, which dockpod" in out
+    assert "They stay here because the dict is not written in a with DAG(...) or @dag(...) line" in \
+        " ".join(line.lstrip("# ") for line in out.splitlines())
+    # the DAG's own dict, every task rewritten: the Docker keys leave it, BaseOperator's stay
+    assert '@dag(default_args={"retries": 2})' in out
+    assert "# dockpod: default_args docker_url, environment: moved into the tasks of this DAG" in out
+    assert out.index("default_args docker_url, environment: moved") < out.index("@dag(default_args")
+    assert 'container_task(task_id="a", image="etl:1", env={"B": "2"}, security=' in out  # its own env wins
+    assert "docker_url='unix://var/run/docker.sock' dropped" in out  # dropped from the task, with its note
     assert migrate_source(out).migrated == out
     assert "default_args" not in migrate_source(HEAD + 'DockerOperator(task_id="a", image="etl:1")\n').migrated
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_default_args_stay_while_a_task_that_reads_them_is_left(target: str) -> None:
+    source = (DAG_HEAD + 'with DAG("d", default_args={"owner": "x", "mem_limit": "2g"}):\n'
+              '    a = DockerOperator(task_id="a", image="etl:1")\n'
+              '    b = DockerOperator(task_id="b", image="etl:1", privileged=True)\n')
+    result = migrate_source(source, target=target)  # type: ignore[arg-type]
+    assert [(c.task_id, c.action) for c in result.calls] == [("a", "migrated"), ("b", "left")]
+    out = result.migrated
+    assert 'default_args={"owner": "x", "mem_limit": "2g"}' in out
+    assert "not every DockerOperator task that reads them is rewritten" in " ".join(
+        line.lstrip("# ") for line in out.splitlines())
+    carried = 'resources={"memory_limit": "2g"}' if target == "dockpod" else 'limits={"memory": "2Gi"}'
+    assert carried in next(line for line in out.splitlines() if 'task_id="a"' in line)  # written into a
+    assert migrate_source(out, target=target).migrated == out  # type: ignore[arg-type]
+
+
+def test_run_time_default_args_are_not_carried_and_the_task_is_review() -> None:
+    source = (DAG_HEAD + "from airflow.models import Variable\n\n"
+              'with DAG("d", default_args={"mem_limit": Variable.get("mem"), "cpus": 2.0}):\n'
+              '    a = DockerOperator(task_id="a", image="etl:1")\n')
+    result = migrate_source(source)
+    call = result.calls[0]
+    kept = "default_args mem_limit: known only at run time, so the rewrite does not carry them into this task"
+    assert (call.verdict, call.action) == ("review", "migrated") and any(r.startswith(kept) for r in call.reasons)
+    assert 'resources={"cpu_request": 2.0}' in result.migrated and "memory_limit" not in result.migrated
+    assert '"mem_limit": Variable.get("mem")' in result.migrated  # not every value moved: the keys stay
+    from dockpod.migrate._finder import find
+    from dockpod.migrate.audit import _judge
+
+    module = find(source)
+    audited = _judge("dag.py", next(f for f in module.found if f.kind == "call"), module)
+    assert audited.verdict == "review" and audited.reasons == call.reasons  # the audit says the same
 
 
 def test_xcom_review_only_on_the_tasks_whose_xcom_is_read() -> None:

@@ -17,6 +17,18 @@ from typing import Any
 import libcst as cst
 
 from dockpod.backends.table import is_plain_network
+from dockpod.migrate._default_args import (
+    NO_READERS,
+    NOT_ALL_REWRITTEN,
+    NOT_CARRIED,
+    SHARED,
+    DictPlan,
+    all_carried,
+    carried,
+    edit_default_args,
+    value_nodes,
+)
+from dockpod.migrate._default_args import note as default_args_note
 from dockpod.migrate._finder import External, Found, Module, find, patterns
 from dockpod.migrate.assess import Assessment, Dynamic, Target, assess, worst
 
@@ -172,13 +184,6 @@ def xcom_used(source: str) -> bool | None:
     return True if any(word in source for word in ("xcom_pull", ".output", "XComArg")) else None
 
 
-def default_args_note(found: Found, effect: str) -> str:
-    """The note on a DAG's default_args dict that holds DockerOperator arguments; ``effect`` is the target's."""
-    keys = ", ".join(found.kwargs)
-    return (f"default_args {keys}: DockerOperator arguments that dockpod does not read. {effect} The tasks "
-            "were judged with them; set what they mean on the tasks (or in dockpod.toml), then remove them here.")
-
-
 # --- writing comments ---------------------------------------------------------------------------
 
 
@@ -273,7 +278,9 @@ class DockerCallCodemod(cst.CSTTransformer):
     DESCRIPTION = "Find DockerOperator calls (base class)."
     #: What the calls become; the verdict's reasons are worded for it.
     TARGET: Target = "dockpod"
-    #: What becomes of DockerOperator arguments in default_args once the calls are rewritten.
+    #: What the calls become, in the notes on default_args.
+    READER = "dockpod"
+    #: What becomes of DockerOperator arguments left in default_args once the calls are rewritten.
     DEFAULT_ARGS_EFFECT = ("They still reach the DockerOperator container_task runs locally, and are ignored "
                            "on Kubernetes.")
 
@@ -289,6 +296,10 @@ class DockerCallCodemod(cst.CSTTransformer):
         self._found: dict[tuple[int, int], Found] = {}
         self._default_dicts: dict[int, Found] = {}  # the n-th dict of the module -> its default_args finding
         self._dicts_seen = 0
+        self._plans: dict[tuple[int, int], DictPlan] = {}  # default_args dicts by where they start
+        self._plans_by_node: dict[int, DictPlan] = {}  # ... and by the id of their CST node
+        self._own_line: set[int] = set()  # ids of the dicts written in a with DAG(...) or @dag(...) line
+        self._migrated_at: set[tuple[int, int]] = set()  # the calls rewritten so far (line, column)
         self.reports: list[CallReport] = []
         self._notes: list[list[str]] = []
         self._source = source
@@ -329,12 +340,44 @@ class DockerCallCodemod(cst.CSTTransformer):
         if wanted:
             dicts = sorted((n.lineno, n.col_offset) for n in ast.walk(tree) if isinstance(n, ast.Dict))
             self._default_dicts = {i: wanted[at] for i, at in enumerate(dicts) if at in wanted}
+            self._plans = {at: DictPlan(found) for at, found in wanted.items()}
+            for task in self.module.found:
+                if task.kind in ("call", "partial", "decorator") and task.defaults_at in self._plans:
+                    self._plans[task.defaults_at].readers.append((task.line, task.column - 1))
 
     def visit_Dict(self, node: cst.Dict) -> None:
         found = self._default_dicts.get(self._dicts_seen)
         self._dicts_seen += 1
-        if found is not None:
-            self._note([default_args_note(found, self.DEFAULT_ARGS_EFFECT)])
+        if found is None:
+            return
+        plan = self._plans[(found.line, found.column - 1)]
+        plan.values = value_nodes(node, found.kwargs)
+        self._plans_by_node[id(node)] = plan
+        if id(node) in self._own_line:
+            plan.own_line = True  # noted when its DAG's block is left, and every task in it judged
+        else:
+            self._note([default_args_note(found, self.READER, self.DEFAULT_ARGS_EFFECT, False, SHARED)])
+
+    def _mark_own_line(self, call: cst.BaseExpression) -> None:
+        """Remember the default_args dict literal of a ``with DAG(...)`` item or a ``@dag(...)`` decorator."""
+        if isinstance(call, cst.Call):
+            for arg in call.args:
+                if arg.keyword is not None and arg.keyword.value == "default_args" and isinstance(arg.value, cst.Dict):
+                    self._own_line.add(id(arg.value))
+
+    def _settle_default_args(self, original: cst.Call, updated: cst.Call) -> cst.Call:
+        """A DAG's own default_args dict, its tasks all judged: the keys go when every reader was rewritten."""
+        for arg in original.args:
+            plan = self._plans_by_node.get(id(arg.value))
+            if arg.keyword is None or arg.keyword.value != "default_args" or plan is None or not plan.own_line:
+                continue
+            rewritten = all(at in self._migrated_at for at in plan.readers)
+            removable = bool(plan.readers) and rewritten and all_carried(plan)
+            reason = NO_READERS if not plan.readers else NOT_ALL_REWRITTEN if not rewritten else NOT_CARRIED
+            self._note([default_args_note(plan.found, self.READER, self.DEFAULT_ARGS_EFFECT, removable, reason)])
+            if removable:
+                return edit_default_args(updated, original, self._plans_by_node, {id(arg.value)})
+        return updated
 
     def _qualified(self, node: cst.CSTNode) -> set[str]:
         name = qualify(self.table, node)
@@ -365,15 +408,29 @@ class DockerCallCodemod(cst.CSTTransformer):
     # a DAG's default_args may be written in a ``with DAG(...)`` or ``@dag(...)`` line: notes go above it
     def visit_With(self, node: cst.With) -> None:
         self._notes.append([])
+        for item in node.items:
+            self._mark_own_line(item.item)
 
     def leave_With(self, original: cst.With, updated: cst.With) -> cst.With:
+        if self._plans:
+            items = [new.with_changes(item=self._settle_default_args(old.item, new.item))
+                     if isinstance(old.item, cst.Call) and isinstance(new.item, cst.Call) else new
+                     for old, new in zip(original.items, updated.items, strict=True)]
+            updated = updated.with_changes(items=items)
         notes = list(dict.fromkeys(self._notes.pop()))
         return with_comments(updated, notes) if notes else updated
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self._notes.append([])
+        for decorator in node.decorators:
+            self._mark_own_line(decorator.decorator)
 
     def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
+        if self._plans:
+            decorators = [new.with_changes(decorator=self._settle_default_args(old.decorator, new.decorator))
+                          if isinstance(old.decorator, cst.Call) and isinstance(new.decorator, cst.Call) else new
+                          for old, new in zip(original.decorators, updated.decorators, strict=True)]
+            updated = updated.with_changes(decorators=decorators)
         notes = list(dict.fromkeys(self._notes.pop()))
         return with_comments(updated, notes) if notes else updated
 
@@ -407,7 +464,7 @@ class DockerCallCodemod(cst.CSTTransformer):
         task_id = task_id if isinstance(task_id, str) else None
         if verdict.verdict != "manual" and not args.positional:
             try:
-                new, notes = self.rewrite_call(updated, args, verdict)
+                new, notes = self.rewrite_call(*self._with_defaults(updated, args, found), verdict)
             except CannotRewrite as exc:
                 verdict = Assessment("manual", (*verdict.reasons, str(exc)))
             else:
@@ -415,11 +472,25 @@ class DockerCallCodemod(cst.CSTTransformer):
                 self._note([*review, *notes])
                 self.reports.append(CallReport(line, task_id, verdict.verdict, "migrated", verdict.reasons,
                                                before=code(original), after=code(new)))
+                self._migrated_at.add((line, column))
                 return new
         reasons = verdict.reasons or ("positional arguments: DockerOperator takes keyword arguments only.",)
         self._note(list(reasons))
         self.reports.append(CallReport(line, task_id, "manual", "left", reasons))
         return updated
+
+    def _with_defaults(self, call: cst.Call, args: _Args, found: Found | None) -> tuple[cst.Call, _Args]:
+        """The call and its arguments with the DAG's default_args it reads written in (see :func:`carried`)."""
+        if found is None or found.defaults_at is None:
+            return call, args
+        moved = carried(found, self._plans.get(found.defaults_at), args.nodes)
+        if not moved:
+            return call, args
+        extra = [kwarg(name, node) for name, node in moved.items()]
+        more = _Args(nodes={**args.nodes, **{a.keyword.value: a for a in extra}},  # type: ignore[union-attr]
+                     values={**args.values, **{name: self.reader.read(node) for name, node in moved.items()}},
+                     opaque=list(args.opaque), positional=args.positional)
+        return call.with_changes(args=assemble(call.args, list(call.args), extra)), more
 
     def _note(self, texts: list[str]) -> None:
         if self._notes and texts:

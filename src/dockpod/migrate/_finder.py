@@ -67,10 +67,12 @@ class Found:
     trivial: bool = False
     #: For a call: its callee as spelled (``DockerOperator``, ``docker.DockerOperator``, ``Base``).
     callee: str | None = None
-    #: The default_args values merged into ``kwargs`` (the call's own arguments win over them), and
-    #: what of those default_args could not be seen.
+    #: The default_args values merged into ``kwargs`` (those the call does not give itself), and what
+    #: of those default_args could not be seen.
     defaults: dict[str, object] = field(default_factory=dict)
     defaults_opaque: tuple[str, ...] = ()
+    #: Where the dict literal of those default_args starts (line, column from 0), when one is seen.
+    defaults_at: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,10 @@ class Module:
             return True
         return None
 
+
+#: default_args as a task sees them: its DockerOperator arguments, what cannot be seen, and where its
+#: dict literal starts (line, column from 0; None when there is no one literal).
+_Defaults = tuple[dict[str, object], tuple[str, ...], tuple[int, int] | None]
 
 #: Subclasses of DockerOperator defined in other modules of the audited tree: qualified name as
 #: imported (``company_operators.SparkOperator``) -> (file, line of the class, whether it is trivial).
@@ -140,20 +146,50 @@ def patterns(found: Found) -> list[Assessment]:
     A call of a subclass that is not trivial is ``manual``: migrate leaves it, since the subclass's
     own code (an ``execute``, arguments of its own) would be dropped without a word.
     """
+    kept = unmoved_defaults(found) if found.kind == "call" else []
+    findings = [Assessment("review", (names.DEFAULT_ARGS_KEPT.format(keys=", ".join(kept)),))] if kept else []
     keys = {"decorator": "decorator", "subclass": "subclass", "partial": "partial"}
     key = keys.get(found.kind) or ("subclass_call" if found.defined_at is not None else None)
     if key is None:
-        return []
+        return findings
     if key.startswith("subclass") and found.trivial:
         key += "_trivial"
     if key.startswith("subclass_call") and found.defined_in is not None:
         key += "_elsewhere"
     if key not in names.PATTERN_FINDINGS:
-        return []
+        return findings
     verdict, reason = names.PATTERN_FINDINGS[key]
     # no line: it moves when a file is migrated, and a comment must read the same on a second run
     where = "defined in this file" if found.defined_in is None else f"defined in {found.defined_in}"
-    return [Assessment(verdict, (reason.format(operator=found.operator, where=where),))]  # type: ignore[arg-type]
+    return [Assessment(verdict, (reason.format(operator=found.operator, where=where),)),  # type: ignore[arg-type]
+            *findings]
+
+
+def unmoved_defaults(found: Found) -> list[str]:
+    """The default_args a rewrite of this call cannot take over: translated, and known only at run time.
+
+    The others are written into the rewritten call as arguments of its own (see :func:`movable`).
+    """
+    if not found.defaults:
+        return []
+    arguments = _table().DOCKER_ARGUMENTS
+    return [name for name, value in found.defaults.items()
+            if arguments[name].verdict == "translated" and not movable(value)]
+
+
+def movable(value: object) -> bool:
+    """Whether a default_args value is literal source (a templated string is), so that it can move into a call."""
+    if isinstance(value, Dynamic):
+        try:
+            ast.literal_eval(value.source)
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            return False
+        return True
+    if isinstance(value, dict):
+        return all(movable(k) and movable(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return all(movable(item) for item in value)
+    return True
 
 
 def absolute_module(path: str, level: int, module: str | None) -> str | None:
@@ -261,8 +297,8 @@ class _Finder(ast.NodeVisitor):
         self.taskflow: set[str] = set()
         self.found: list[Found] = []
         self.consumed: set[int] = set()
-        self.defaults_stack: list[tuple[dict[str, object], tuple[str, ...]]] = []
-        self.named_dags: dict[str, tuple[dict[str, object], tuple[str, ...]]] = {}
+        self.defaults_stack: list[_Defaults] = []
+        self.named_dags: dict[str, _Defaults] = {}
         self.reported_defaults: set[int] = set()
         self.assigned: dict[int, str] = {}
         self.output_calls: set[int] = set()
@@ -574,19 +610,19 @@ class _Finder(ast.NodeVisitor):
 
     # --- default_args ---------------------------------------------------------------------------
 
-    def dag_defaults(self, call: ast.Call) -> tuple[dict[str, object], tuple[str, ...]] | None:
+    def dag_defaults(self, call: ast.Call) -> _Defaults | None:
         """The DockerOperator arguments among a DAG's (or an operator's) ``default_args``."""
         expr = next((kw.value for kw in call.keywords if kw.arg == "default_args"), None)
         return None if expr is None else self.defaults_of(expr)
 
-    def defaults_of(self, expr: ast.expr) -> tuple[dict[str, object], tuple[str, ...]]:
-        """:meth:`dag_defaults` for the ``default_args`` expression itself."""
+    def defaults_of(self, expr: ast.expr) -> _Defaults:
+        """:meth:`dag_defaults` for the ``default_args`` expression itself (and where its dict literal is)."""
         DOCKER_ARGUMENTS = _table().DOCKER_ARGUMENTS
         source = expr
         if isinstance(expr, ast.Name) and expr.id in self.constants:
             expr = self.constants[expr.id]
         if not isinstance(expr, ast.Dict):
-            return {}, (f"the DAG's default_args ({self.segment(source)})",)
+            return {}, (f"the DAG's default_args ({self.segment(source)})",), None
         defaults: dict[str, object] = {}
         opaque: list[str] = []
         for key, value in zip(expr.keys, expr.values, strict=True):
@@ -598,15 +634,15 @@ class _Finder(ast.NodeVisitor):
             self.reported_defaults.add(id(expr))
             self.found.append(Found(expr.lineno, expr.col_offset + 1, "DockerOperator", "default_args",
                                     kwargs=dict(defaults)))
-        return defaults, tuple(opaque)
+        return defaults, tuple(opaque), (expr.lineno, expr.col_offset)
 
     def is_dag(self, func: ast.expr, kinds: frozenset[str]) -> bool:
         qualified = self.qualname(func) or ""
         return qualified in kinds or (qualified.endswith((".DAG", ".dag")) and qualified.startswith("airflow"))
 
-    def current_defaults(self, kwargs: dict[str, Any], call: ast.Call | None) -> tuple[dict[str, object], tuple]:
+    def current_defaults(self, kwargs: dict[str, Any], call: ast.Call | None) -> _Defaults:
         """The default_args reaching a call: its DAG context, ``dag=`` or the file's only named DAG."""
-        chosen: tuple[dict[str, object], tuple[str, ...]] = ({}, ())
+        chosen: _Defaults = ({}, (), None)
         dag = kwargs.get("dag")
         dag_expr = defaults_expr = None
         if call:  # the first of each keyword, as next() over the keywords would find it
@@ -622,8 +658,8 @@ class _Finder(ast.NodeVisitor):
         elif dag is None and len(self.named_dags) == 1:
             chosen = next(iter(self.named_dags.values()))
         own = self.defaults_of(defaults_expr) if defaults_expr is not None else None
-        if own:
-            return {**chosen[0], **own[0]}, chosen[1] + own[1]
+        if own:  # two dicts: none is where all the values come from
+            return {**chosen[0], **own[0]}, chosen[1] + own[1], None
         return chosen
 
     # --- visitors ------------------------------------------------------------------------------
@@ -686,10 +722,10 @@ class _Finder(ast.NodeVisitor):
         kwargs, opaque = self.arguments(decorator) if isinstance(decorator, ast.Call) else ({}, [])
         for name in names.DECORATOR_ONLY:
             kwargs.pop(name, None)
-        defaults, more = self.current_defaults(kwargs, None)
+        defaults, more, at = self.current_defaults(kwargs, None)
         self.found.append(Found(decorator.lineno, decorator.col_offset + 1, "@task.docker", "decorator",
                                 task_id=kwargs.get("task_id", node.name), image=kwargs.get("image"),
-                                kwargs={**defaults, **kwargs}, opaque=tuple(opaque) + more))
+                                kwargs={**defaults, **kwargs}, opaque=tuple(opaque) + more, defaults_at=at))
 
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
         if node.name in self.subclasses:
@@ -767,6 +803,7 @@ class _Finder(ast.NodeVisitor):
         BASE_OPERATOR_PASSTHROUGH, DOCKER_ARGUMENTS = table.BASE_OPERATOR_PASSTHROUGH, table.DOCKER_ARGUMENTS
         extra: tuple[str, ...] = ()
         defaults: dict[str, object] = {}
+        at: tuple[int, int] | None = None
         trivial = operator in self.trivial or (operator in self.external_names and operator not in self.subclasses
                                                and self.external_names[operator][2])
         if operator != "KubernetesPodOperator":
@@ -774,7 +811,8 @@ class _Finder(ast.NodeVisitor):
                 for name in [n for n in kwargs if n not in DOCKER_ARGUMENTS and n not in BASE_OPERATOR_PASSTHROUGH]:
                     opaque.append(f"what {operator} does with its own argument {name}")
                     del kwargs[name]
-            defaults, extra = self.current_defaults(kwargs, node)
+            defaults, extra, at = self.current_defaults(kwargs, node)
+            defaults = {name: value for name, value in defaults.items() if name not in kwargs}
             kwargs = {**defaults, **kwargs}
         defined_at: int | None = self.subclasses.get(operator)
         defined_in: str | None = None
@@ -784,7 +822,7 @@ class _Finder(ast.NodeVisitor):
                                 image=kwargs.get("image"), kwargs=kwargs, opaque=tuple(opaque) + extra,
                                 variable=self.assigned.get(id(node)), output_read=id(node) in self.output_calls,
                                 defined_at=defined_at, defined_in=defined_in, defaults=dict(defaults),
-                                defaults_opaque=extra, trivial=trivial,
+                                defaults_opaque=extra, defaults_at=at, trivial=trivial,
                                 callee=_dotted(node.func) if kind == "call" else None))
 
 

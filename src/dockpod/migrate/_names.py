@@ -68,3 +68,7 @@ PATTERN_FINDINGS: dict[str, tuple[str, str]] = {
     "partial": ("review", "container_task has no .partial()/.expand() form yet, so this mapped task is not "
                           "rewritten automatically; the values given to .expand() are known only at run time."),
 }
+
+#: A call whose DAG's default_args give it DockerOperator arguments known only at run time (``{keys}``).
+DEFAULT_ARGS_KEPT = ("default_args {keys}: known only at run time, so the rewrite does not carry them into "
+                     "this task; set them on it by hand.")

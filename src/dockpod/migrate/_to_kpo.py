@@ -122,6 +122,7 @@ class DockerToKubernetesPodOperator(DockerCallCodemod):
     DESCRIPTION = "Rewrite DockerOperator calls into cncf.kubernetes KubernetesPodOperator(...) calls."
     DEFAULT_ARGS_EFFECT = "KubernetesPodOperator ignores them."
     TARGET = "kpo"
+    READER = "KubernetesPodOperator"
 
     def rewrite_call(self, call: cst.Call, args: _Args, verdict: Assessment) -> tuple[cst.Call, list[str]]:
         """The KubernetesPodOperator call and the notes for the comment above it."""

@@ -4,10 +4,11 @@ from airflow import DAG
 from airflow.providers.docker.operators.docker import DockerOperator
 from dockpod import container_task
 
-# dockpod: default_args docker_url, network_mode: DockerOperator arguments that dockpod does not
-#   read. They still reach the DockerOperator container_task runs locally, and are ignored on
-#   Kubernetes. The tasks were judged with them; set what they mean on the tasks (or in
-#   dockpod.toml), then remove them here.
+# dockpod: default_args docker_url, network_mode: DockerOperator arguments, which dockpod does not
+#   read from default_args; each task rewritten here takes their values as arguments of its
+#   own. They stay here because the dict is not written in a with DAG(...) or @dag(...) line,
+#   so other DAGs or files may read it too. They still reach the DockerOperator
+#   container_task runs locally, and are ignored on Kubernetes.
 DEFAULT_ARGS = {
     "owner": "ingest",
     "retries": 3,

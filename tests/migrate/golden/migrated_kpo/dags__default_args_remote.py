@@ -5,9 +5,11 @@ from airflow.providers.docker.operators.docker import DockerOperator
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
 from kubernetes.client import models as k8s
 
-# dockpod: default_args docker_url, network_mode: DockerOperator arguments that dockpod does not
-#   read. KubernetesPodOperator ignores them. The tasks were judged with them; set what they
-#   mean on the tasks (or in dockpod.toml), then remove them here.
+# dockpod: default_args docker_url, network_mode: DockerOperator arguments, which
+#   KubernetesPodOperator does not read from default_args; each task rewritten here takes
+#   their values as arguments of its own. They stay here because the dict is not written in a
+#   with DAG(...) or @dag(...) line, so other DAGs or files may read it too.
+#   KubernetesPodOperator ignores them.
 DEFAULT_ARGS = {
     "owner": "ingest",
     "retries": 3,
