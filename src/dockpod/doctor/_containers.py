@@ -23,6 +23,7 @@ __all__ = ["docker_client", "doctor_container", "doctor_image", "inspect_contain
 
 _TAIL = 50
 _EXEC_PATH = re.compile(r"exec:? \"?([^\s\":]+)\"?:? exec format error")
+_TINI_EXEC = re.compile(r"exec (/\S+) failed: No such file or directory")
 _PATHS = re.compile(r"(/[^\s'\":,;()\[\]]*)")
 
 
@@ -101,6 +102,13 @@ def _diagnose(client: Any, info: dict[str, Any], code: int, error: str, oom: boo
                                 error=error or None, last_lines=lines)
     if "exec format error" in text:
         return _exec_format(client, info, code, error, lines, evidence)
+    tini = _TINI_EXEC.search("\n".join(lines))
+    if code == 127 and tini:
+        # tini's execvp falls back to /bin/sh on ENOEXEC; without a shell the error reads "No such file".
+        file_arch = _file_arch(client, info["Id"], tini.group(1))
+        host_arch = _host_arch(client)
+        if file_arch and file_arch != host_arch:
+            return _exec_format(client, info, code, error, lines, evidence)
     denied = [line for line in lines if dx.is_access_denied(line)]
     if denied and not error and code not in (126, 127):
         access = _path_access(info, denied)
@@ -120,7 +128,7 @@ def _exec_format(client: Any, info: dict[str, Any], code: int, error: str, lines
     image_arch = image_info.get("Architecture")
     variant = image_info.get("Variant")
     host_arch = _host_arch(client)
-    match = _EXEC_PATH.search("\n".join([error, *lines]))
+    match = _EXEC_PATH.search("\n".join([error, *lines])) or _TINI_EXEC.search("\n".join(lines))
     path = match.group(1) if match else _first_program(info)
     file_arch = _file_arch(client, info["Id"], path) if path else None
     evidence.append(f"image Architecture: {image_arch}{'/' + variant if variant else ''}; host: {host_arch}")

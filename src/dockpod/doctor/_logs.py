@@ -7,10 +7,13 @@ the others). dockpod's own ``ContainerFailed`` sentence is already the diagnosis
 
 from __future__ import annotations
 
+import ast
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 from dockpod.doctor._finding import Finding, clip, from_diagnosis
 from dockpod.errors import DockpodError
@@ -33,6 +36,9 @@ _LIMIT = [re.compile(p) for p in (r"limit of (\d+(?:\.\d+)?[KMGT]i?)", r"'memory
                                   r"mem_limit[=:] ?'?(\d+[kmgKMG]i?)")]
 _FAILED = re.compile(r"ContainerFailed: (.+)")
 _SENTENCE = re.compile(r"^(.*?\.)(?=\s+[A-Z`]|\s*$)")
+#: Airflow's structured console lines: "2024-01-01T00:00:00.000000Z [info     ] text [logger] loc=x.py:1 k=v".
+_STRUCTLOG = re.compile(r"^\d{4}-\d\d-\d\dT[\d:.]+Z? \[\s*\w+\s*\] (.*?)(?: \[[\w.]+\](?: [\w.]+=\S*)*)?$")
+_REMOTE_POD = "remote_pod: {"
 _INIT = [re.compile(p) for p in (r"Init container '([^']+)' failed", r"init container (\S+) exited with code (\d+)",
                                  r"[Ii]nit container ['\"]?([\w.-]+)['\"]? .*(?:failed|exit code)")]
 
@@ -136,7 +142,8 @@ RULES: tuple[Rule, ...] = (
     Rule("oom_killed", ("oom-killed", "oomkilled", "memory cgroup out of memory"), _oom),
     Rule("pull", ("errimagepull", "imagepullbackoff", "manifest unknown", "no such image", "pull access denied",
                   "no basic auth credentials", "is not present on the docker host", "failed to pull image",
-                  "back-off pulling image", "requires authentication", "manifest for"), _pull),
+                  "back-off pulling image", "requires authentication", "manifest for", "failed: the registry",
+                  "/v2/"), _pull),
     Rule("exec_format", ("exec format error",), _exec_format),
     Rule("command_not_found", ("executable file not found", "command was not found", "'statuscode': 127",
                                "exit code 127", "exit_code': 127"), _not_found),
@@ -166,13 +173,22 @@ def doctor_log(path: str | Path) -> Finding:
 
 def doctor_log_text(text: str, *, subject: str = "<log>") -> Finding:
     """Explain the failure recorded in a task log's ``text``: the first rule that matches, else ``unknown``."""
-    lines = tuple(line.rstrip() for line in text.splitlines() if line.strip())
+    raw = text.splitlines()
+    lines = tuple(_plain(line) for line in raw if line.strip())
     failed = None
     for line in lines:
         match = _FAILED.search(line)
         if match:
             failed = match.group(1).strip()
     log = _Text(lines, text.lower(), failed)
+    pod = None if failed else _remote_pod(raw)
+    if pod is not None:
+        diagnosis = dx.diagnose_pod(pod, "base", _pod_memory_limit(pod))
+        if diagnosis is not None:
+            name = getattr(pod.metadata, "name", None) if pod.metadata else None
+            return from_diagnosis("log", subject, diagnosis,
+                                  [f"KubernetesPodOperator: Pod {name} returned a failure; its status follows in "
+                                   "the log (remote_pod)", *_pod_facts(pod)], prefix=f"Pod {name}: ")
     found = _first_rule(log)
     crash = log.matching(*_CRASH)
     if found is None and not crash:
@@ -196,6 +212,69 @@ def doctor_log_text(text: str, *, subject: str = "<log>") -> Finding:
     return from_diagnosis("log", subject, diagnosis, evidence)
 
 
+def _plain(line: str) -> str:
+    """A log line without Airflow's timestamp, level and logger decoration."""
+    line = line.rstrip()
+    match = _STRUCTLOG.match(line)
+    return match.group(1).rstrip() if match else line
+
+
+def _remote_pod(raw: list[str]) -> Any:
+    """The pod KubernetesPodOperator printed after "remote_pod: " (a pprint of V1Pod.to_dict()), if any.
+
+    Returned as nested attribute objects, so the shared :func:`diagnose_pod` reads it like a V1Pod.
+    """
+    start = next((i for i in range(len(raw) - 1, -1, -1) if _REMOTE_POD in raw[i]), None)
+    if start is None:
+        return None
+    chunk = raw[start][raw[start].index(_REMOTE_POD) + len("remote_pod: "):]
+    for line in raw[start + 1: start + 5000]:
+        if chunk.rstrip().endswith("}"):
+            try:
+                return _attrs(ast.literal_eval(chunk))
+            except (ValueError, SyntaxError):
+                pass
+        chunk += "\n" + line
+    return None
+
+
+def _attrs(value: Any) -> Any:
+    if isinstance(value, dict):
+        return SimpleNamespace(**{str(k): _attrs(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return [_attrs(v) for v in value]
+    return value
+
+
+def _pod_memory_limit(pod: Any) -> int | None:
+    for container in getattr(getattr(pod, "spec", None), "containers", None) or ():
+        if container.name == "base":
+            limits = getattr(getattr(container, "resources", None), "limits", None)
+            memory = getattr(limits, "memory", None)
+            try:
+                return parse_memory(memory, "limits.memory") if memory else None
+            except DockpodError:
+                return None
+    return None
+
+
+def _pod_facts(pod: Any) -> list[str]:
+    facts = [f"phase: {getattr(pod.status, 'phase', None)}"]
+    statuses = [*(getattr(pod.status, "init_container_statuses", None) or ()),
+                *(getattr(pod.status, "container_statuses", None) or ())]
+    for item in statuses:
+        state = item.state
+        if getattr(state, "waiting", None):
+            facts.append(f"{item.name}: waiting ({state.waiting.reason}), restarts {item.restart_count or 0}")
+        elif getattr(state, "terminated", None):
+            facts.append(f"{item.name}: terminated ({state.terminated.reason}, exit code "
+                         f"{state.terminated.exit_code}), restarts {item.restart_count or 0}")
+    limit = _pod_memory_limit(pod)
+    if limit:
+        facts.append(f"base memory limit: {limit // 1024**2}Mi")
+    return facts
+
+
 def _first_rule(log: _Text) -> tuple[Rule, list[str], dx.Diagnosis] | None:
     # dockpod's own sentence is the most precise line: try it first, then the whole log.
     scopes = [_Text((log.dockpod,), log.dockpod.lower(), log.dockpod)] if log.dockpod else []
@@ -211,7 +290,8 @@ def _first_rule(log: _Text) -> tuple[Rule, list[str], dx.Diagnosis] | None:
 
 
 def _unknown(log: _Text, subject: str) -> Finding:
-    errors = [line for line in log.lines if _ERROR_WORDS.search(line)][-5:] or list(log.lines[-5:])
+    errors = [line for line in log.lines if _ERROR_WORDS.search(line) or line.startswith("  | ")][-6:]
+    errors = errors or list(log.lines[-5:])
     found = log.first(_CODE)
     code = f" (exit code {found.group(1)})" if found else ""
     if not log.lines:
