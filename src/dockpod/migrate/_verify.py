@@ -71,6 +71,8 @@ ALLOWED: tuple[Allowance, ...] = (
     Allowance(_added("HostConfig.SecurityOpt"), "no-new-privileges, dockpod's default"),
     Allowance(_added("HostConfig.NanoCpus"), "a CPU limit, which DockerOperator cannot express"),
     Allowance(_added("HostConfig.MemoryReservation"), "a memory request, which DockerOperator cannot express"),
+    Allowance(_added("HostConfig.Init"), "an init as PID 1, so that SIGTERM reaches the workload"),
+    Allowance(_added("StopTimeout"), "the stop grace period, the pod's terminationGracePeriodSeconds (30 s)"),
     Allowance(lambda d: d.field == "Tty" and d.after is None,
               "tty: dockpod allocates no terminal and streams the logs line by line (a review comment says so)"),
     Allowance(lambda d: d.field == "Env.AIRFLOW_TMP_DIR" and d.after is None,
