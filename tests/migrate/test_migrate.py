@@ -147,7 +147,8 @@ def test_migrated_kpo_pods_pass_the_strict_kubernetes_schema(tmp_path: Path) -> 
 )
 def test_kpo_single_calls(call: str, expected: str | None, absent: str | None) -> None:
     head = HEAD + "IMAGE, CMD = 'etl:1', ['run']\n"
-    out = migrate_source(head + f'a = DockerOperator(task_id="a", {call})\n', target="kpo").migrated
+    out = migrate_source(head + f'a = DockerOperator(task_id="a", {call})\n', target="kpo",
+                         line_length=1000).migrated  # the arguments, not the layout
     if expected is not None:
         assert expected in out
         assert 'on_finish_action="delete_pod"' in out and "namespace=..." in out
@@ -309,7 +310,7 @@ def test_default_args_are_carried_into_each_rewritten_task() -> None:
               '    DockerOperator(task_id="a", image="etl:1", environment={"B": "2"})\n\n\n'
               'with DAG("d", default_args=DEFAULTS):\n'
               '    DockerOperator(task_id="b", image="etl:1")\n')
-    result = migrate_source(source)
+    result = migrate_source(source, line_length=1000)
     assert [call.action for call in result.calls] == ["migrated", "migrated"]
     out = result.migrated
     # a shared dict: its values are written into the task, its keys stay, and the note says why
@@ -324,7 +325,7 @@ def test_default_args_are_carried_into_each_rewritten_task() -> None:
     assert out.index("default_args docker_url, environment: moved") < out.index("@dag(default_args")
     assert 'container_task(task_id="a", image="etl:1", env={"B": "2"}, security=' in out  # its own env wins
     assert "docker_url='unix://var/run/docker.sock' dropped" in out  # dropped from the task, with its note
-    assert migrate_source(out).migrated == out
+    assert migrate_source(out, line_length=1000).migrated == out
     assert "default_args" not in migrate_source(HEAD + 'DockerOperator(task_id="a", image="etl:1")\n').migrated
 
 
@@ -333,7 +334,7 @@ def test_default_args_stay_while_a_task_that_reads_them_is_left(target: str) -> 
     source = (DAG_HEAD + 'with DAG("d", default_args={"owner": "x", "mem_limit": "2g"}):\n'
               '    a = DockerOperator(task_id="a", image="etl:1")\n'
               '    b = DockerOperator(task_id="b", image="etl:1", privileged=True)\n')
-    result = migrate_source(source, target=target)  # type: ignore[arg-type]
+    result = migrate_source(source, target=target, line_length=1000)  # type: ignore[arg-type]
     assert [(c.task_id, c.action) for c in result.calls] == [("a", "migrated"), ("b", "left")]
     out = result.migrated
     assert 'default_args={"owner": "x", "mem_limit": "2g"}' in out
@@ -379,6 +380,7 @@ def test_xcom_review_only_on_the_tasks_whose_xcom_is_read() -> None:
 
 def test_cli_check_diff_write(tmp_path: Path) -> None:
     runner = CliRunner()
+    (tmp_path / "ruff.toml").write_text("line-length = 200\n")  # the rewritten call stays on one line
     dag = tmp_path / "dag.py"
     dag.write_text(HEAD + 'a = DockerOperator(task_id="a", image="etl:1", environment={"A": "1"})\n')
     original = dag.read_text()
@@ -389,12 +391,13 @@ def test_cli_check_diff_write(tmp_path: Path) -> None:
     assert dag.read_text() == original
     result = runner.invoke(app, ["migrate", str(dag), "--write"])
     assert result.exit_code == 0 and "container_task(" in dag.read_text()
-    assert not [p for p in tmp_path.iterdir() if p.name != "dag.py"]  # no temporary file left
+    assert not [p for p in tmp_path.iterdir() if p.name not in ("dag.py", "ruff.toml")]  # no temporary file left
     result = runner.invoke(app, ["migrate", str(dag), "--check"])
     assert result.exit_code == 0
 
 
 def test_cli_target_kpo(tmp_path: Path) -> None:
+    (tmp_path / "ruff.toml").write_text("line-length = 400\n")  # the rewritten call stays on one line
     dag = tmp_path / "dag.py"
     dag.write_text(HEAD + 'a = DockerOperator(task_id="a", image="etl:1", command="run")\n')
     result = CliRunner().invoke(app, ["migrate", str(dag), "--target", "kpo", "--write"])
@@ -432,6 +435,7 @@ def test_write_atomic_keeps_the_file_on_error(tmp_path: Path, monkeypatch: pytes
 
 
 def test_subclass_calls_across_files_migrate_only_when_trivial(tmp_path: Path) -> None:
+    (tmp_path / "ruff.toml").write_text("line-length = 200\n")
     (tmp_path / "team").mkdir()
     (tmp_path / "team" / "__init__.py").write_text("")
     (tmp_path / "team" / "base.py").write_text(
@@ -460,3 +464,50 @@ def test_shadowed_names_are_never_rewritten() -> None:
     result = migrate_source(source)
     assert [(c.task_id, c.action) for c in result.calls] == [("r", "migrated")]
     assert result.migrated.count("DockerOperator(task_id=") == 2 and "real = container_task(" in result.migrated
+
+
+# --- rewritten calls and the file's line length -----------------------------------------------
+
+
+@pytest.mark.parametrize(("name", "text", "expected"), [
+    ("ruff.toml", "line-length = 100\n", 100),
+    (".ruff.toml", "line-length = 60\n", 60),
+    ("pyproject.toml", "[tool.ruff]\nline-length = 79\n", 79),
+    ("pyproject.toml", "[tool.ruff.lint]\nselect = ['E']\n", 88),  # ruff's configuration, its default length
+    ("pyproject.toml", "[project]\nname = 'x'\n", 120),  # no ruff table: the folder above decides
+    ("setup.cfg", "[flake8]\nmax-line-length = 99\n", 99),
+])
+def test_line_length_comes_from_the_nearest_configuration(tmp_path: Path, name: str, text: str,
+                                                         expected: int) -> None:
+    from dockpod.migrate._wrap import line_length
+
+    (tmp_path / "ruff.toml").write_text("line-length = 120\n")
+    (tmp_path / "repo" / "dags").mkdir(parents=True)
+    (tmp_path / "repo" / name).write_text(text)
+    assert line_length(str(tmp_path / "repo" / "dags" / "dag.py")) == expected
+    assert line_length(None) == 88
+
+
+def test_a_rewritten_call_too_long_for_the_line_is_wrapped_one_argument_per_line(tmp_path: Path) -> None:
+    (tmp_path / "ruff.toml").write_text("line-length = 100\n")
+    dag = tmp_path / "dag.py"
+    dag.write_text(HEAD + 'with DAG("d"):\n'
+                   '    a = DockerOperator(task_id="a", image="etl:1", environment={"A": "1"})  # the loader\n'
+                   '    b = DockerOperator(task_id="b", image="etl:1", user="1000")\n')
+    out = next(iter(migrate_paths([dag]))).migrated
+    assert out.endswith('with DAG("d"):\n'
+                        "    a = container_task(\n"
+                        '        task_id="a",\n'
+                        '        image="etl:1",\n'
+                        '        env={"A": "1"},\n'
+                        '        security={"run_as_non_root": False, "capabilities_drop": []},\n'
+                        "    )  # the loader\n"
+                        '    b = container_task(task_id="b", image="etl:1", security={"user": "1000"})\n')
+    assert max(len(line) for line in out.splitlines() if not line.startswith("#")) <= 100
+    ast.parse(out)
+    assert migrate_source(out).migrated == out
+    (tmp_path / "ruff.toml").write_text("line-length = 200\n")
+    from dockpod.migrate._wrap import _folder_line_length
+
+    _folder_line_length.cache_clear()
+    assert "    a = container_task(task_id=" in next(iter(migrate_paths([dag]))).migrated  # it fits now

@@ -30,6 +30,7 @@ from dockpod.migrate._default_args import (
 )
 from dockpod.migrate._default_args import note as default_args_note
 from dockpod.migrate._finder import External, Found, Module, find, patterns
+from dockpod.migrate._wrap import fits, line_length, one_argument_per_line
 from dockpod.migrate.assess import Assessment, Dynamic, Target, assess, worst
 
 #: Every import path of DockerOperator, of the docker SDK's Mount and of its DeviceRequest.
@@ -76,7 +77,8 @@ class CallReport:
     verdict: str
     action: str  # "migrated" or "left"
     reasons: tuple[str, ...] = ()
-    #: Source text of a migrated call before and after the rewrite (empty for a call left as it was).
+    #: Source text of a migrated call before and after the rewrite (empty for a call left as it was);
+    #: before, with the DAG's default_args it reads written in, as DockerOperator sees the call.
     before: str = field(default="", repr=False, compare=False)
     after: str = field(default="", repr=False, compare=False)
 
@@ -284,7 +286,8 @@ class DockerCallCodemod(cst.CSTTransformer):
     DEFAULT_ARGS_EFFECT = ("They still reach the DockerOperator container_task runs locally, and are ignored "
                            "on Kubernetes.")
 
-    def __init__(self, source: str = "", *, path: str | None = None, external: External | None = None) -> None:
+    def __init__(self, source: str = "", *, path: str | None = None, external: External | None = None,
+                 line_length: int | None = None) -> None:
         super().__init__()
         self.path = path
         self.external: External = external or {}
@@ -300,6 +303,7 @@ class DockerCallCodemod(cst.CSTTransformer):
         self._plans_by_node: dict[int, DictPlan] = {}  # ... and by the id of their CST node
         self._own_line: set[int] = set()  # ids of the dicts written in a with DAG(...) or @dag(...) line
         self._migrated_at: set[tuple[int, int]] = set()  # the calls rewritten so far (line, column)
+        self._line_length = line_length
         self.reports: list[CallReport] = []
         self._notes: list[list[str]] = []
         self._source = source
@@ -464,20 +468,33 @@ class DockerCallCodemod(cst.CSTTransformer):
         task_id = task_id if isinstance(task_id, str) else None
         if verdict.verdict != "manual" and not args.positional:
             try:
-                new, notes = self.rewrite_call(*self._with_defaults(updated, args, found), verdict)
+                effective, effective_args = self._with_defaults(updated, args, found)
+                new, notes = self.rewrite_call(effective, effective_args, verdict)
+                new = self._fit(original, new, line, column)
             except CannotRewrite as exc:
                 verdict = Assessment("manual", (*verdict.reasons, str(exc)))
             else:
                 review = [f"review: {reason}" for reason in verdict.reasons] if verdict.verdict == "review" else []
                 self._note([*review, *notes])
                 self.reports.append(CallReport(line, task_id, verdict.verdict, "migrated", verdict.reasons,
-                                               before=code(original), after=code(new)))
+                                               before=code(effective), after=code(new)))
                 self._migrated_at.add((line, column))
                 return new
         reasons = verdict.reasons or ("positional arguments: DockerOperator takes keyword arguments only.",)
         self._note(list(reasons))
         self.reports.append(CallReport(line, task_id, "manual", "left", reasons))
         return updated
+
+    def _fit(self, original: cst.Call, new: cst.Call, line: int, column: int) -> cst.Call:
+        """``new``, one argument per line when the one-line call it replaces no longer fits the file's line length."""
+        lines = self._source.splitlines(keepends=True)
+        if not 0 < line <= len(lines):
+            return new
+        if self._line_length is None:
+            self._line_length = line_length(self.path)
+        if fits(lines[line - 1], column, code(original), code(new), self._line_length):
+            return new
+        return one_argument_per_line(new)
 
     def _with_defaults(self, call: cst.Call, args: _Args, found: Found | None) -> tuple[cst.Call, _Args]:
         """The call and its arguments with the DAG's default_args it reads written in (see :func:`carried`)."""

@@ -56,18 +56,21 @@ class MigrateResult:
 
 
 def migrate_source(source: str, *, target: Target = "dockpod", path: str = "<string>",
-                   external: External | None = None) -> MigrateResult:
+                   external: External | None = None, line_length: int | None = None) -> MigrateResult:
     """Rewrite the DockerOperator calls of one module's source text.
 
     ``external``: the DockerOperator subclasses other modules define (see :func:`subclasses_of_tree`),
-    so that their calls here are judged (and left, unless trivial) too.
+    so that their calls here are judged (and left, unless trivial) too. ``line_length``: where a
+    rewritten one-line call is wrapped, one argument per line (default: the linter configuration
+    nearest ``path``, see :func:`dockpod.migrate._wrap.line_length`).
     """
     hidden = {name.rpartition(".")[2] for name in external} if external else set()
     if not any(marker in source for marker in _MARKERS) and not any(name in source for name in hidden):
         return MigrateResult(path, "unchanged", source, source)
     import libcst as cst
 
-    command = _command(target)(source, path=None if path == "<string>" else path, external=external)
+    command = _command(target)(source, path=None if path == "<string>" else path, external=external,
+                               line_length=line_length)
     try:
         new = command.transform(cst.parse_module(source)).code
     except cst.ParserSyntaxError as exc:

@@ -18,7 +18,21 @@ with DAG(
 ):
     # dockpod: auto_remove dropped: dockpod always removes the container after reading its exit state
     #   and result.
-    container_task(task_id="extract", image="analytics/etl:3", command=["extract"], resources={"memory_limit": "1g"}, env={"REGION": "eu"}, security={"run_as_non_root": False, "capabilities_drop": []})
+    container_task(
+        task_id="extract",
+        image="analytics/etl:3",
+        command=["extract"],
+        resources={"memory_limit": "1g"},
+        env={"REGION": "eu"},
+        security={"run_as_non_root": False, "capabilities_drop": []},
+    )
     # dockpod: auto_remove dropped: dockpod always removes the container after reading its exit state
     #   and result.
-    container_task(task_id="report", image="analytics/etl:3", command=["report"], resources={"memory_limit": "4g"}, env={"REGION": "eu"}, security={"run_as_non_root": False, "capabilities_drop": []})
+    container_task(
+        task_id="report",
+        image="analytics/etl:3",
+        command=["report"],
+        resources={"memory_limit": "4g"},
+        env={"REGION": "eu"},
+        security={"run_as_non_root": False, "capabilities_drop": []},
+    )

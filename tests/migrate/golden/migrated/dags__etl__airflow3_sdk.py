@@ -16,5 +16,10 @@ with DAG(dag_id="scores", schedule=None, start_date=pendulum.datetime(2025, 1, 1
 
     notify(score.output)
 
-    audit = container_task(task_id="audit_scores", image="registry.example.com/ml/score:0.9", command=["audit"], security={"run_as_non_root": False, "capabilities_drop": []})
+    audit = container_task(
+        task_id="audit_scores",
+        image="registry.example.com/ml/score:0.9",
+        command=["audit"],
+        security={"run_as_non_root": False, "capabilities_drop": []},
+    )
     score >> audit

@@ -23,4 +23,9 @@ with DAG("odd", start_date=datetime(2024, 1, 1), schedule=None):
               security={"run_as_non_root": False, "capabilities_drop": []},
           ),
     ); DockerOperator(task_id="c", image="alpine:3.20", user="nobody")
-    nested = [container_task(task_id=f"n{i}", image="alpine:3.20", labels={"team": "", "data": ""}, security={"run_as_non_root": False, "capabilities_drop": []}) for i in range(2)]
+    nested = [container_task(
+        task_id=f"n{i}",
+        image="alpine:3.20",
+        labels={"team": "", "data": ""},
+        security={"run_as_non_root": False, "capabilities_drop": []},
+    ) for i in range(2)]

@@ -28,4 +28,9 @@ def make_operator_factory():
 
 
 with DAG("scoped", start_date=datetime(2024, 1, 1), schedule=None):
-    container_task(task_id="real_one", image="registry.example.com/etl:1.0", command=["run"], security={"run_as_non_root": False, "capabilities_drop": []})
+    container_task(
+        task_id="real_one",
+        image="registry.example.com/etl:1.0",
+        command=["run"],
+        security={"run_as_non_root": False, "capabilities_drop": []},
+    )

@@ -24,7 +24,12 @@ class CheckedDockerOperator(DockerOperator):
 
 
 with DAG("local_subclasses", start_date=datetime(2024, 1, 1), schedule=None):
-    container_task(task_id="trivial", image="registry.example.com/etl:1.0", command=["run"], security={"run_as_non_root": False, "capabilities_drop": []})
+    container_task(
+        task_id="trivial",
+        image="registry.example.com/etl:1.0",
+        command=["run"],
+        security={"run_as_non_root": False, "capabilities_drop": []},
+    )
     # dockpod: subclass CheckedDockerOperator of DockerOperator (defined in this file): move its
     #   behaviour into the image or a plain task, then rewrite the call (migrate leaves it, since
     #   the subclass's own code would be dropped).

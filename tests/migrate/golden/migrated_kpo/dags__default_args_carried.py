@@ -21,8 +21,24 @@ with DAG(
     # dockpod: auto_remove dropped: on_finish_action="delete_pod" deletes the pod when it finishes.
     # dockpod: review: set namespace=... (without it the pod goes to the namespace of the Kubernetes
     #   connection, else 'default').
-    KubernetesPodOperator(task_id="extract", image="analytics/etl:3", arguments=["extract"], container_resources=k8s.V1ResourceRequirements(limits={"memory": "1Gi"}), env_vars={"REGION": "eu"}, container_security_context=k8s.V1SecurityContext(allow_privilege_escalation=False, read_only_root_filesystem=False, run_as_non_root=False), on_finish_action="delete_pod")
+    KubernetesPodOperator(
+        task_id="extract",
+        image="analytics/etl:3",
+        arguments=["extract"],
+        container_resources=k8s.V1ResourceRequirements(limits={"memory": "1Gi"}),
+        env_vars={"REGION": "eu"},
+        container_security_context=k8s.V1SecurityContext(allow_privilege_escalation=False, read_only_root_filesystem=False, run_as_non_root=False),
+        on_finish_action="delete_pod",
+    )
     # dockpod: auto_remove dropped: on_finish_action="delete_pod" deletes the pod when it finishes.
     # dockpod: review: set namespace=... (without it the pod goes to the namespace of the Kubernetes
     #   connection, else 'default').
-    KubernetesPodOperator(task_id="report", image="analytics/etl:3", arguments=["report"], container_resources=k8s.V1ResourceRequirements(limits={"memory": "4Gi"}), env_vars={"REGION": "eu"}, container_security_context=k8s.V1SecurityContext(allow_privilege_escalation=False, read_only_root_filesystem=False, run_as_non_root=False), on_finish_action="delete_pod")
+    KubernetesPodOperator(
+        task_id="report",
+        image="analytics/etl:3",
+        arguments=["report"],
+        container_resources=k8s.V1ResourceRequirements(limits={"memory": "4Gi"}),
+        env_vars={"REGION": "eu"},
+        container_security_context=k8s.V1SecurityContext(allow_privilege_escalation=False, read_only_root_filesystem=False, run_as_non_root=False),
+        on_finish_action="delete_pod",
+    )

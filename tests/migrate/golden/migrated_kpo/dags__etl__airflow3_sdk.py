@@ -21,5 +21,11 @@ with DAG(dag_id="scores", schedule=None, start_date=pendulum.datetime(2025, 1, 1
 
     # dockpod: review: set namespace=... (without it the pod goes to the namespace of the Kubernetes
     #   connection, else 'default').
-    audit = KubernetesPodOperator(task_id="audit_scores", image="registry.example.com/ml/score:0.9", arguments=["audit"], container_security_context=k8s.V1SecurityContext(allow_privilege_escalation=False, read_only_root_filesystem=False, run_as_non_root=False), on_finish_action="delete_pod")
+    audit = KubernetesPodOperator(
+        task_id="audit_scores",
+        image="registry.example.com/ml/score:0.9",
+        arguments=["audit"],
+        container_security_context=k8s.V1SecurityContext(allow_privilege_escalation=False, read_only_root_filesystem=False, run_as_non_root=False),
+        on_finish_action="delete_pod",
+    )
     score >> audit

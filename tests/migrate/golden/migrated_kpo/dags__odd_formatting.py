@@ -31,4 +31,10 @@ with DAG("odd", start_date=datetime(2024, 1, 1), schedule=None):
     ); DockerOperator(task_id="c", image="alpine:3.20", user="nobody")
     # dockpod: review: set namespace=... (without it the pod goes to the namespace of the Kubernetes
     #   connection, else 'default').
-    nested = [KubernetesPodOperator(task_id=f"n{i}", image="alpine:3.20", labels={"team": "", "data": ""}, container_security_context=k8s.V1SecurityContext(allow_privilege_escalation=False, read_only_root_filesystem=False, run_as_non_root=False), on_finish_action="delete_pod") for i in range(2)]
+    nested = [KubernetesPodOperator(
+        task_id=f"n{i}",
+        image="alpine:3.20",
+        labels={"team": "", "data": ""},
+        container_security_context=k8s.V1SecurityContext(allow_privilege_escalation=False, read_only_root_filesystem=False, run_as_non_root=False),
+        on_finish_action="delete_pod",
+    ) for i in range(2)]

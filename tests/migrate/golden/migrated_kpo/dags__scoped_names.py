@@ -31,4 +31,10 @@ def make_operator_factory():
 with DAG("scoped", start_date=datetime(2024, 1, 1), schedule=None):
     # dockpod: review: set namespace=... (without it the pod goes to the namespace of the Kubernetes
     #   connection, else 'default').
-    KubernetesPodOperator(task_id="real_one", image="registry.example.com/etl:1.0", arguments=["run"], container_security_context=k8s.V1SecurityContext(allow_privilege_escalation=False, read_only_root_filesystem=False, run_as_non_root=False), on_finish_action="delete_pod")
+    KubernetesPodOperator(
+        task_id="real_one",
+        image="registry.example.com/etl:1.0",
+        arguments=["run"],
+        container_security_context=k8s.V1SecurityContext(allow_privilege_escalation=False, read_only_root_filesystem=False, run_as_non_root=False),
+        on_finish_action="delete_pod",
+    )

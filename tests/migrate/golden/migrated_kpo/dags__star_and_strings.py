@@ -13,6 +13,12 @@ with DAG("templated_pull", start_date=datetime(2024, 1, 1), schedule=None):
     #   /airflow/xcom/return.json.
     # dockpod: review: set namespace=... (without it the pod goes to the namespace of the Kubernetes
     #   connection, else 'default').
-    fetch = KubernetesPodOperator(task_id="fetch", image="curlimages/curl:8.8.0", arguments=["curl", "-s", "https://example.com"], container_security_context=k8s.V1SecurityContext(allow_privilege_escalation=False, read_only_root_filesystem=False, run_as_non_root=False), on_finish_action="delete_pod")
+    fetch = KubernetesPodOperator(
+        task_id="fetch",
+        image="curlimages/curl:8.8.0",
+        arguments=["curl", "-s", "https://example.com"],
+        container_security_context=k8s.V1SecurityContext(allow_privilege_escalation=False, read_only_root_filesystem=False, run_as_non_root=False),
+        on_finish_action="delete_pod",
+    )
     show = BashOperator(task_id="show", bash_command="echo {{ ti.xcom_pull(task_ids='fetch') }}")
     fetch >> show

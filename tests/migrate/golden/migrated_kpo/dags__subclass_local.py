@@ -27,7 +27,13 @@ class CheckedDockerOperator(DockerOperator):
 with DAG("local_subclasses", start_date=datetime(2024, 1, 1), schedule=None):
     # dockpod: review: set namespace=... (without it the pod goes to the namespace of the Kubernetes
     #   connection, else 'default').
-    KubernetesPodOperator(task_id="trivial", image="registry.example.com/etl:1.0", arguments=["run"], container_security_context=k8s.V1SecurityContext(allow_privilege_escalation=False, read_only_root_filesystem=False, run_as_non_root=False), on_finish_action="delete_pod")
+    KubernetesPodOperator(
+        task_id="trivial",
+        image="registry.example.com/etl:1.0",
+        arguments=["run"],
+        container_security_context=k8s.V1SecurityContext(allow_privilege_escalation=False, read_only_root_filesystem=False, run_as_non_root=False),
+        on_finish_action="delete_pod",
+    )
     # dockpod: subclass CheckedDockerOperator of DockerOperator (defined in this file): move its
     #   behaviour into the image or a plain task, then rewrite the call (migrate leaves it, since
     #   the subclass's own code would be dropped).
