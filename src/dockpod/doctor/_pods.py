@@ -49,6 +49,13 @@ def doctor_pod(name: str) -> Finding:
         f", restarts {c.get('RestartCount') or 0}" for c in members]
     failed = [c for c in members if _failed(c)]
     never_started = [c for c in members if c["State"].get("Status") in ("created", "configured")]
+    if not failed and never_started and pod.get("State") not in ("Running", "Created"):
+        names = ", ".join(repr(_short(c, prefix)) for c in never_started)
+        return Finding("pod", pod.get("Name") or name, "start_failed",
+                       f"Container {names} of pod {pod.get('Name') or name} was created but never started, and podman "
+                       "keeps no record of why (podman kube play printed it when the pod was played).",
+                       "Start it by hand to see the error (podman start --attach CONTAINER): most often the command "
+                       "is not in the image (exit 127) or not executable (126).", tuple(evidence))
     if not failed:
         return Finding("pod", pod.get("Name") or name, "no_failure",
                        f"No container of pod {pod.get('Name') or name} has failed.", None, tuple(evidence))
