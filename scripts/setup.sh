@@ -43,8 +43,10 @@ CONTAINERD_PIDFILE="/var/run/docker/containerd/containerd.pid"
 
 BASE_IMAGE="dockpod/debian:bookworm"
 SIDECAR_IMAGE="dockpod/xcom-sidecar:bookworm"
+PROBE_IMAGE="dockpod/probe:1"
+PROBE_CONTEXT="$REPO_ROOT/deploy/images/probe"
 BASE_TARBALL="$CACHE_DIR/bookworm-minbase.tar"
-PUSHED_IMAGES=("$BASE_IMAGE" "$SIDECAR_IMAGE")
+PUSHED_IMAGES=("$BASE_IMAGE" "$SIDECAR_IMAGE" "$PROBE_IMAGE")
 IMAGE_PATH_ENV="PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 VENV="$REPO_ROOT/.venv"
@@ -310,6 +312,20 @@ build_sidecar_image() {
   notes+=("built xcom-sidecar")
 }
 
+# `dockpod parity`'s probe image: the base plus deploy/images/probe/dockpod-probe. Rebuilt when the base
+# or the probe's files change (their digest is a label of the image).
+build_probe_image() {
+  local stamp log="$LOG_DIR/probe-build.log"
+  stamp="$(docker image inspect -f '{{.Id}}' "$BASE_IMAGE")-$(cat "$PROBE_CONTEXT"/* | sha256sum | cut -c1-16)"
+  if [[ "$(docker image inspect -f '{{index .Config.Labels "dockpod.probe.stamp"}}' "$PROBE_IMAGE" 2>/dev/null)" \
+      == "$stamp" ]]; then
+    return 0
+  fi
+  DOCKER_BUILDKIT=0 docker build --build-arg "BASE_IMAGE=$BASE_IMAGE" --label "dockpod.probe.stamp=$stamp" \
+    -t "$PROBE_IMAGE" "$PROBE_CONTEXT" >"$log" 2>&1 || die "docker build of $PROBE_IMAGE failed; see $log" "$log"
+  notes+=("built probe")
+}
+
 # 5. Debian base image (debootstrap, no Docker Hub) and the XCom sidecar image (needs a shell), in
 #    Docker and in the local registry.
 step_base() {
@@ -326,6 +342,7 @@ step_base() {
     notes+=("imported")
   fi
   build_sidecar_image
+  build_probe_image
   local image target digest pushed log="$LOG_DIR/push.log"
   for image in "${PUSHED_IMAGES[@]}"; do
     target="$REGISTRY_HOST/$image"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from functools import cache
@@ -352,6 +353,98 @@ def inspect_doc(text: str | None) -> str:
     import inspect
 
     return inspect.cleandoc(text or "")
+
+
+@app.command()
+def doctor(
+    target: Annotated[str, typer.Argument(help="A Docker container (name or id), podman:POD, k8s:NAMESPACE/POD, "
+                                          "image:REF or the path of an Airflow task log file.",
+                                          show_default=False)],
+    fmt: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
+) -> None:
+    """Explain a failed run in one sentence plus the fix: OOM kill, image pull, permissions, command, crashes.
+
+    The explanations are the ones dockpod's operators put in their failure messages. Exit 0 when the
+    target shows no failure, 1 when it explains one, 2 for a target it cannot find.
+    """
+    from dockpod.doctor import doctor as explain
+
+    if fmt not in ("text", "json"):
+        _fail(f"--format {fmt!r} is not known; use text or json.")
+    try:
+        finding = explain(target)
+    except DockpodError as exc:
+        _fail(str(exc))
+    if fmt == "json":
+        sys.stdout.write(json.dumps(finding.to_dict(), indent=2) + "\n")
+    else:
+        sys.stdout.write(f"{finding}\n")
+    if finding.failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def parity(
+    dag_file: Annotated[Path, typer.Argument(help="The DAG file.", show_default=False)],
+    task: Annotated[list[str] | None, typer.Option("--task", "-t", help="Compare only this task (repeatable); "
+                                                   "the whole DAG still runs.")] = None,
+    dag: Annotated[str | None, typer.Option("--dag", help="The DAG's id, when the file defines several.")] = None,
+    env: Annotated[str, typer.Option("--env", "-e", help="The kubernetes profile of the pods.")] = "production",
+    rewrite: Annotated[list[str] | None, typer.Option("--rewrite", help="FROM=TO: pull the pods' images from TO "
+                                                      "instead of FROM (default: from the profiles).")] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
+) -> None:
+    """Run every container task locally and as its production pod (podman), for real; name every difference.
+
+    Per task: exit code, XCom value and the runtime view of the main process (uid, gids, environment,
+    mounts and read-only flags, cgroup memory and CPU limits, working directory, read by dockpod's probe
+    image); per named volume, the files each leg wrote. Exit 1 on any difference. Environment values
+    are compared by digest and never shown.
+    """
+    from dockpod.runtime.parity import run_parity
+
+    if fmt not in ("table", "json"):
+        _fail(f"--format {fmt!r} is not known; use table or json.")
+    rewrites = {}
+    for item in rewrite or ():
+        source, sep, target = item.partition("=")
+        if not sep or not source or not target:
+            _fail(f"--rewrite {item!r} is not FROM=TO, e.g. registry.example.com=localhost:5000.")
+        rewrites[source] = target
+    if not dag_file.is_file():
+        _fail(f"{dag_file} is not a file; pass a DAG file.")
+    try:
+        with contextlib.redirect_stdout(sys.stderr):  # Airflow logs to stdout; stdout is the report's
+            report = run_parity(dag_file, dag, task_ids=task or (), production_env=env,
+                                image_rewrites=rewrites or None,
+                                log=lambda line: err.print(f"[dim]{escape(line)}[/]", highlight=False))
+    except (DockpodError, LookupError) as exc:
+        _fail(str(exc))
+    if fmt == "json":
+        rows = [{"task_id": t.task_id, "local_exit": t.local_exit, "pod_exit": t.pod_exit, "local_xcom": t.local_xcom,
+                 "pod_xcom": t.pod_xcom, "differences": [d.__dict__ for d in t.differences]} for t in report.tasks]
+        sys.stdout.write(json.dumps({"dag_id": report.dag_id, "equal": report.equal, "tasks": rows,
+                                     "volumes": [d.__dict__ for d in report.volume_differences]}, indent=2,
+                                    default=str) + "\n")
+    else:
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title=f"parity of {report.dag_id}: local (Docker) vs production pod (podman)")
+        for column in ("task", "what", "local", "pod", "same"):
+            table.add_column(column, overflow="fold")
+        for t in report.tasks:
+            table.add_row(escape(t.task_id), "exit code / XCom / runtime view", escape(f"{t.local_exit}"),
+                          escape(f"{t.pod_exit}"), "[green]yes[/]" if not t.differences else "[red]NO[/]")
+            for d in t.differences:
+                table.add_row("", escape(d.aspect), escape(d.local), escape(d.pod), "[red]NO[/]")
+        for d in report.volume_differences:
+            table.add_row("-", escape(d.aspect), escape(d.local), escape(d.pod), "[red]NO[/]")
+        Console().print(table)
+    verdict = "PARITY OK" if report.equal else f"PARITY BROKEN: {len(report.differences)} difference(s)"
+    err.print(f"[bold {'green' if report.equal else 'red'}]{verdict}[/]", highlight=False)
+    if not report.equal:
+        raise typer.Exit(1)
 
 
 @app.command()

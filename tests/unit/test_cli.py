@@ -64,3 +64,17 @@ def test_reap_refuses_a_bad_age_in_one_sentence(text):
     assert out.exit_code == 2
     assert "is not an age; use a number with s, m, h or d" in out.output
     assert "Traceback" not in out.output
+
+
+def test_doctor_explains_a_task_log_and_exits_1():
+    log = Path(__file__).resolve().parents[1] / "doctor" / "logs" / "dockpod_oom.log"
+    out = CliRunner().invoke(app, ["doctor", str(log), "--format", "json"])
+    assert out.exit_code == 1, out.output
+    finding = json.loads(out.stdout)
+    assert finding["kind"] == "log" and finding["cause"] == "oom_killed"
+
+
+def test_doctor_names_a_missing_log_in_one_sentence(tmp_path):
+    out = CliRunner().invoke(app, ["doctor", str(tmp_path / "task.log")])
+    assert out.exit_code == 2
+    assert "does not exist" in out.output and "Traceback" not in out.output

@@ -52,8 +52,8 @@ def test_native_sidecar_becomes_a_regular_container():
     assert "restartPolicy" not in spec["containers"][1]
     assert [c["name"] for c in spec["initContainers"]] == ["prepare"]
     assert plan.manifest["metadata"]["annotations"][INIT_TYPE_ANNOTATION] == "always"
-    assert any("native sidecar 'sidecar'" in n for n in plan.notes)
-    assert any("['prepare'] run before the native sidecars" in n for n in plan.notes)
+    assert any("native sidecar 'sidecar'" in n and "kubelet's order" in n for n in plan.notes)
+    assert plan.start_order == [("sidecar", True, None), ("prepare", False, None)]  # started in this order
 
 
 def test_empty_dirs_get_per_run_names_and_claims_keep_theirs():

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -127,6 +127,25 @@ def resolve_secrets(
                 files[f"{path.rstrip('/')}/{key}"] = _bytes(value)
     return ResolvedSecrets(env=env, files=files)
 
+
+
+def secret_values(specs: Iterable[ContainerSpec], source: SecretSource) -> dict[str, dict[str, str]]:
+    """Every secret the specs name, as ``{secret name: {key: value}}``, read from ``source``.
+
+    What a cluster would hold as Secrets, for playing the production pods with podman
+    (``dockpod parity``); raises :class:`SecretNotFound` like :func:`resolve_secrets`.
+    """
+    reader = _Reader(source, os.environ, None, None)
+    values: dict[str, dict[str, str]] = {}
+    for spec in specs:
+        for container in (spec, *spec.init_containers, *spec.sidecars):
+            for secret in (*container.secrets, *container.secret_files()):
+                found = values.setdefault(secret.name, {})
+                if secret.key:
+                    found[secret.key] = _text(secret, secret.key, reader.one(secret, secret.key))
+                else:
+                    found.update({k: _text(secret, k, v) for k, v in reader.all(secret).items()})
+    return values
 
 class _Reader:
     """Reads one key or all keys of a secret from one kind of source."""

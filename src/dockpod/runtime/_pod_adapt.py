@@ -70,6 +70,9 @@ class PodPlan:
     files: dict[Path, tuple[bytes, int]] = field(default_factory=dict)
     config_maps: list[dict[str, Any]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    #: With native sidecars: every init container and sidecar in the pod's order, as (name, is_sidecar,
+    #: startupProbe): the runner starts them one by one as the kubelet does.
+    start_order: list[tuple[str, bool, dict[str, Any] | None]] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -146,8 +149,7 @@ def _move_native_sidecars(spec: dict[str, Any], plan: PodPlan) -> None:
     sidecars = [c for c in init if c.get("restartPolicy") == "Always"]
     if not sidecars:
         return
-    first = next(i for i, c in enumerate(init) if c.get("restartPolicy") == "Always")
-    later = [c.get("name") for c in init[first:] if c.get("restartPolicy") != "Always"]
+    plan.start_order = [(c["name"], c.get("restartPolicy") == "Always", c.get("startupProbe")) for c in init]
     spec["initContainers"] = [c for c in init if c.get("restartPolicy") != "Always"]
     if not spec["initContainers"]:
         del spec["initContainers"]
@@ -155,13 +157,11 @@ def _move_native_sidecars(spec: dict[str, Any], plan: PodPlan) -> None:
         del sidecar["restartPolicy"]
         spec["containers"].append(sidecar)
         plan.notes.append(
-            f"native sidecar {sidecar.get('name')!r} (an init container with restartPolicy Always) runs as a "
-            "regular container of the pod: podman 4.3 would wait for it to exit before starting the main "
-            "container; it starts with the main container instead of before it"
+            f"native sidecar {sidecar.get('name')!r} (an init container with restartPolicy Always) is a regular "
+            "container of the pod, which podman 4.3 would otherwise wait on for ever; dockpod starts the "
+            "containers one by one in the kubelet's order (init containers to completion, each sidecar's "
+            "startup probe awaited, then the main container)"
         )
-    if later:
-        plan.notes.append(f"init containers {later} run before the native sidecars, not after them as in "
-                          "Kubernetes")
 
 
 def _limit_hostname(plan: PodPlan) -> None:

@@ -294,9 +294,12 @@ class _PodmanRun:
         self.say(f"pod {self.pod}: starting under podman")
         self.played = True
         self.pod_started = time.monotonic()
+        ordered = bool(self.plan.start_order)
         try:
-            result = _podman("kube", "play", _INSECURE, "--build=false", str(self.workdir / "pod.yaml"),
-                             timeout=self._remaining(), cwd=self.workdir)
+            result = _podman("kube", "play", _INSECURE, "--build=false", *(["--start=false"] if ordered else []),
+                             str(self.workdir / "pod.yaml"), timeout=self._remaining(), cwd=self.workdir)
+            if result.returncode == 0 and ordered:
+                return self._start_in_order()
         except subprocess.TimeoutExpired:
             return self._timed_out()
         if result.returncode == 0:
@@ -305,6 +308,58 @@ class _PodmanRun:
         if state is not None and state["State"]["Status"] in (*_DONE, "running"):
             return None  # the main container ran: a sidecar failed to start, which KPO does not wait for
         return self._start_failure(_stderr(result), state)
+
+    def _start_in_order(self) -> PodRun | None:
+        """Start a pod with native sidecars the way the kubelet does; None once the main container runs.
+
+        Init containers run one by one to exit 0; each sidecar starts in its place and, with a startup
+        probe, the next container waits until the probe passes (exec probes, run with podman exec).
+        """
+        for name, is_sidecar, probe in self.plan.start_order:
+            container = self._name(name)
+            if not is_sidecar:
+                self.say(f"pod {self.pod}: init container {name}")
+                _podman("start", "--attach", container, timeout=self._remaining())
+                state = _inspect(container)
+                if state is None or state["State"]["ExitCode"] != 0:
+                    return self._start_failure("", None)
+                continue
+            result = _podman("start", container, timeout=self._remaining())
+            if result.returncode != 0:
+                return self._start_failure(_stderr(result), _inspect(container))
+            self.say(f"pod {self.pod}: sidecar {name} started")
+            if probe and not self._await_startup(name, probe):
+                return PodRun(self.pod, None, f"Sidecar {name!r} never passed its startup probe, so the main "
+                              "container never started (the pod stays in Init in Kubernetes).",
+                              "Check the sidecar's probe and what it waits for.",
+                              container_logs=self._container_logs([]))
+        ordered = {name for name, _sidecar, _probe in self.plan.start_order}
+        regular = [c["name"] for c in self.plan.manifest["spec"]["containers"] if c["name"] not in ordered]
+        for name in sorted(regular, key=lambda n: n == BASE_CONTAINER):  # the XCom sidecar, ..., then base
+            result = _podman("start", self._name(name), timeout=self._remaining())
+            if result.returncode != 0:
+                return self._start_failure(_stderr(result), _inspect(self._name(name)))
+        return None
+
+    def _await_startup(self, name: str, probe: Mapping[str, Any]) -> bool:
+        """Run an exec startup probe until it passes (True) or fails failureThreshold times (False)."""
+        command = (probe.get("exec") or {}).get("command")
+        if not command:
+            self.say(f"pod {self.pod}: sidecar {name}: only exec startup probes are awaited here; not waiting")
+            return True
+        time.sleep(probe.get("initialDelaySeconds") or 0)
+        failures = 0
+        while failures < (probe.get("failureThreshold") or 3) and self._remaining() > 0:
+            timeout = probe.get("timeoutSeconds") or 1
+            try:
+                if _podman("exec", self._name(name), *command, timeout=timeout + 5).returncode == 0:
+                    self.say(f"pod {self.pod}: sidecar {name} passed its startup probe")
+                    return True
+            except subprocess.TimeoutExpired:
+                pass
+            failures += 1
+            time.sleep(probe.get("periodSeconds") or 10)
+        return False
 
     def _wait_and_collect(self) -> PodRun:
         base = self._name(BASE_CONTAINER)
