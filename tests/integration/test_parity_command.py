@@ -117,3 +117,47 @@ def test_bad_input_is_one_sentence(tmp_path):
     bad = CliRunner().invoke(app, ["parity", str(DEMO), "--rewrite", "nonsense"])
     assert bad.exit_code == 2
     assert "is not FROM=TO" in bad.output
+
+
+TEMPLATE = """
+apiVersion: v1
+kind: Pod
+metadata: {name: template}
+spec:
+  securityContext: {runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000}
+  initContainers:
+  - name: team-config
+    image: registry.localhost/dockpod/etl:1.0
+    command: ["sh", "-c", "echo from-template > /etc/team/setting"]
+    volumeMounts: [{name: team, mountPath: /etc/team}]
+  containers:
+  - name: base
+    env: [{name: TEAM, value: data}, {name: STAGE, value: template}]
+    volumeMounts: [{name: team, mountPath: /etc/team}]
+  volumes:
+  - {name: team, emptyDir: {}}
+"""
+
+
+def test_a_pod_template_runs_the_same_locally_and_in_the_pod(tmp_path, monkeypatch):
+    config = tmp_path / "dockpod.toml"
+    config.write_text(PROFILES)
+    template = tmp_path / "template.yaml"
+    template.write_text(TEMPLATE)
+    main = ("import json, os; json.dump({'team': os.environ['TEAM'], 'stage': os.environ['STAGE'], "
+            "'setting': open('/etc/team/setting').read().strip()}, open('/airflow/xcom/return.json', 'w'))")
+    dag = place(textwrap.dedent(f'''
+        import pendulum
+        from airflow.sdk import DAG
+        from dockpod import container_task
+
+        with DAG("parity_template", start_date=pendulum.datetime(2024, 1, 1, tz="UTC"), schedule=None):
+            container_task(task_id="templated", image="registry.localhost/dockpod/etl:1.0", xcom=True,
+                           pod_template_file={str(template)!r}, env={{"STAGE": "task"}},
+                           entrypoint=["python3", "-c", {main!r}])
+    '''), "parity_template", text=True)
+    monkeypatch.setenv("DOCKPOD_CONFIG", str(config))
+    result = CliRunner().invoke(app, ["parity", str(dag), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    task = json.loads(result.stdout)["tasks"][0]
+    assert task["local_xcom"] == task["pod_xcom"] == {"team": "data", "stage": "task", "setting": "from-template"}

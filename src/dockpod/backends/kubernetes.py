@@ -108,7 +108,7 @@ def operator_kwargs(spec: ContainerSpec, profile: Profile) -> dict[str, Any]:
         "config_file": profile.config_file,
         "cluster_context": profile.cluster_context,
         "service_account_name": profile.service_account,
-        "pod_template_file": profile.pod_template_file,
+        "pod_template_file": spec.pod_template_file or profile.pod_template_file,
         "node_selector": dict(profile.node_selector) or None,
         "tolerations": [dict(t) for t in profile.tolerations] or None,
         "affinity": dict(profile.affinity) or None,

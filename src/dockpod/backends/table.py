@@ -112,6 +112,10 @@ FIELDS: tuple[FieldRule, ...] = (
               "(`docker stop`, also the container's StopTimeout); default 30", "`termination_grace_period` "
               "(the pod's terminationGracePeriodSeconds)", "SIGTERM reaches the workload locally even as PID "
               "1: every container runs under an init (`docker run --init`)."),
+    FieldRule("pod_template_file", "the template's init containers, sidecars, env, volumes and pod security "
+              "context run locally too, merged under the task's own (dockpod.backends.pod_template)",
+              "`pod_template_file` (merged by the provider)", "Per task; else the profile's. The task's own "
+              "values win, as in KubernetesPodOperator's merge."),
     FieldRule("skip_on_exit_code", "`skip_on_exit_code`", "`skip_on_exit_code`"),
 )
 

@@ -79,13 +79,23 @@ def build_operator(spec: ContainerSpec, profile: Profile, **operator_kwargs: Any
         from dockpod.backends import docker
         from dockpod.operators._docker import DockpodDockerOperator
 
-        return DockpodDockerOperator(spec=spec, profile=profile, **docker.operator_kwargs(spec, profile),
-                                     **operator_kwargs)
+        declared = spec
+        template = spec.pod_template_file or profile.pod_template_file
+        if template:  # what the template would add to the pod runs locally too
+            from dockpod.backends.pod_template import merge_template, template_parts
+
+            spec = merge_template(spec, template_parts(template))
+        operator = DockpodDockerOperator(spec=spec, profile=profile, **docker.operator_kwargs(spec, profile),
+                                         **operator_kwargs)
+        operator.declared_spec = declared  # as written: what another profile builds from
+        return operator
     from dockpod.backends import kubernetes
     from dockpod.operators._kubernetes import DockpodKubernetesPodOperator
 
-    return DockpodKubernetesPodOperator(spec=spec, profile=profile, **kubernetes.operator_kwargs(spec, profile),
-                                        **operator_kwargs)
+    operator = DockpodKubernetesPodOperator(spec=spec, profile=profile,
+                                            **kubernetes.operator_kwargs(spec, profile), **operator_kwargs)
+    operator.declared_spec = spec  # the provider merges the pod template itself
+    return operator
 
 
 def _refuse_provider_names(kwargs: dict[str, Any]) -> None:

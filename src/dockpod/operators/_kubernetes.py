@@ -19,7 +19,8 @@ class DockpodKubernetesPodOperator(KubernetesPodOperator):
 
     Everything KubernetesPodOperator has an argument for goes through that argument; the pod
     builder is only extended for what it lacks: the main container's working directory and probes,
-    and the XCom sidecar image of air-gapped clusters (the provider's default comes from Docker Hub).
+    the profile's registry rewrites on the containers a pod template adds, and the XCom sidecar image of
+    air-gapped clusters (the provider's default comes from Docker Hub).
     """
 
     def __init__(self, *, spec: ContainerSpec, profile: Profile, **kwargs: Any) -> None:
@@ -30,6 +31,9 @@ class DockpodKubernetesPodOperator(KubernetesPodOperator):
     def build_pod_request_obj(self, context: Any = None, *, dry_run: bool = False) -> Any:
         """The provider's pod, with dockpod's additions."""
         pod = super().build_pod_request_obj(context, dry_run=dry_run)
+        for container in (*(pod.spec.init_containers or ()), *pod.spec.containers):
+            # The profile's registry rewrites, also for containers a pod template brought.
+            container.image = self.profile.rewrite_image(container.image) if container.image else container.image
         for container in pod.spec.containers:
             if container.name == self.base_container_name:
                 from dockpod.backends.kubernetes import probe

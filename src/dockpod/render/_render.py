@@ -88,10 +88,42 @@ def render_task(task: Any) -> tuple[str, dict[str, Any]] | None:
         from dockpod.backends.docker import create_body, healthcheck, host_config_extras, placeholder_run
 
         mounts, private_env, labels = placeholder_run(spec, task)
+        multi = bool(spec.init_containers or spec.sidecars or spec.liveness_probe)
         body = create_body(task, host_config_extras(spec), run_mounts=mounts, private_env=private_env,
-                           run_labels=labels, healthcheck=healthcheck(spec))
-        return "container", body
+                           run_labels=labels, healthcheck=healthcheck(spec), pod=HOLDER if multi else None)
+        if not multi:
+            return "container", body
+        return "containers", _local_pod(task, spec, body, labels)
     return None
+
+
+#: Stands for the id of the container holding a multi-container task's network namespace.
+HOLDER = "<per-run pod holder>"
+
+
+def _local_pod(task: Any, spec: Any, main: dict[str, Any], labels: dict[str, str]) -> dict[str, Any]:
+    """Every container a multi-container task starts locally, in order: holder, init containers, sidecars, main."""
+    from dockpod.backends.docker import (
+        ContainerArgs,
+        create_body,
+        healthcheck,
+        host_config_extras,
+        placeholder_run,
+        pod_holder_body,
+    )
+
+    pause = task.profile.pause_image
+    image = task.profile.rewrite_image(pause) if pause else task.image
+    containers: dict[str, Any] = {"pod": pod_holder_body(task, image, labels)}
+    for role, members in (("init", spec.init_containers), ("sidecar", spec.sidecars)):
+        for member in members:
+            args = ContainerArgs(member, task.profile)
+            mounts, private_env, _labels = placeholder_run(member, args)
+            containers[f"{role}:{member.name}"] = create_body(
+                args, host_config_extras(member), run_mounts=mounts, private_env=private_env, run_labels=labels,
+                healthcheck=healthcheck(member), pod=HOLDER)
+    containers["base"] = main
+    return containers
 
 
 def _is_plain_kpo(task: Any) -> bool:

@@ -126,7 +126,7 @@ def run_parity(
         raise DockpodError(f"Profile {production_env!r} is not a kubernetes profile; pass one with --env.")
     with _environment("local"):
         dag = load_dag(dag_file, dag_id)
-    specs = {t.task_id: t.spec for t in dag.tasks if getattr(t, "spec", None) is not None}
+    specs = {t.task_id: getattr(t, "declared_spec", t.spec) for t in dag.tasks if getattr(t, "spec", None) is not None}
     unknown = sorted(set(task_ids) - set(specs))
     if unknown:
         raise DockpodError(f"{dag_id} has no container task {', '.join(unknown)}; its container tasks are "

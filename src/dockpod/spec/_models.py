@@ -484,6 +484,7 @@ class ContainerSpec(SpecModel):
     xcom: bool = False
     timeout: int | None = None
     termination_grace_period: int | None = None
+    pod_template_file: str | None = None
     skip_on_exit_code: tuple[int, ...] = ()
 
     @field_validator("image")
