@@ -29,3 +29,11 @@ def place(source: Path | str, dag_id: str, *, text: bool = False) -> Path:
 def run_dag(source: Path | str, dag_id: str, *, text: bool = False, params: dict | None = None) -> DagRunResult:
     """Run the DAG ``dag_id`` from a file (or source text) with ``dag.test()``."""
     return _run(load_dag(place(source, dag_id, text=text), dag_id), run_conf=params)
+
+
+def place_example(source: Path, dag_id: str) -> Path:
+    """Put an example DAG into the DAGs folder with its ``assets/<stem>/`` folder, which it finds by __file__."""
+    assets = source.parent / "assets" / source.stem
+    if assets.is_dir():
+        shutil.copytree(assets, dags_folder() / "assets" / source.stem, dirs_exist_ok=True)
+    return place(source, dag_id)

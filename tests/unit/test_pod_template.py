@@ -54,8 +54,10 @@ def test_template_parts_in_the_spec_terms(template):
 
 def test_the_task_wins_and_lists_extend(template):
     spec = ContainerSpec(image=IMAGE, env={"STAGE": "task"}, security={"user": "2000:2000"},
+                         resources={"cpu_limit": "250m", "memory_limit": "64Mi"},
                          init_containers=[{"name": "mine", "image": IMAGE}])
     merged = merge_template(spec, template_parts(template))
+    assert merged.resources == spec.resources  # units survive the merge (250 millicores, not 250 cores)
     assert merged.env == {"TEAM": "data", "STAGE": "task"}
     assert merged.security.user == "2000:2000"
     assert [c.name for c in merged.init_containers] == ["wait", "mine"]  # the template's run first

@@ -135,8 +135,8 @@ def merge_template(spec: ContainerSpec, parts: TemplateParts) -> ContainerSpec:
     if security.fs_group is None and parts.fs_group is not None:
         security = security.model_copy(update={"fs_group": parts.fs_group})
     try:
-        return ContainerSpec(**{
-            **spec.model_dump(exclude_unset=False),
+        return ContainerSpec(**{  # the model instances as they are: a dump would read millicores as cores
+            **{name: getattr(spec, name) for name in type(spec).model_fields},
             "env": env,
             "secrets": (*secrets, *spec.secrets),
             "volumes": (*volumes, *spec.volumes),
