@@ -18,6 +18,7 @@ from dockpod.doctor._finding import Finding, clip, from_diagnosis
 from dockpod.doctor._redact import Redactor
 from dockpod.errors import DockpodError
 from dockpod.operators import _diagnosis as dx
+from dockpod.runtime.podman import inspect_container
 from dockpod.spec import format_memory
 
 __all__ = ["doctor_pod", "pod_exists"]
@@ -43,7 +44,8 @@ def doctor_pod(name: str) -> Finding:
     pod = json.loads(result.stdout)
     pod = pod[0] if isinstance(pod, list) else pod
     prefix = f"{pod.get('Name') or name}-"
-    members = [c for c in (_inspect(c["Id"]) for c in pod.get("Containers") or ()) if c and not c.get("IsInfra")]
+    members = [c for c in (inspect_container(c["Id"]) for c in pod.get("Containers") or ())
+               if c and not c.get("IsInfra")]
     evidence = [f"pod state: {pod.get('State')}"] + [
         f"{_short(c, prefix)}: {c['State'].get('Status')}, exit code {c['State'].get('ExitCode')}"
         f", restarts {c.get('RestartCount') or 0}" for c in members]
@@ -123,14 +125,6 @@ def _short(container: dict[str, Any], prefix: str) -> str:
     return name[len(prefix):] if name.startswith(prefix) else name
 
 
-def _inspect(cid: str) -> dict[str, Any] | None:
-    result = _podman("container", "inspect", cid)
-    if result.returncode != 0:
-        return None
-    found = json.loads(result.stdout or "[]")
-    return found[0] if found else None
-
-
 def _logs(cid: str) -> list[str]:
     result = subprocess.run(["podman", "logs", "--tail", str(_TAIL), cid], stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, errors="replace", timeout=60, check=False)
@@ -141,9 +135,9 @@ def _logs(cid: str) -> list[str]:
 
 
 def _kernel_oom(cid: str) -> bool:
-    from dockpod.runtime.podman import _kernel_oom_kill
+    from dockpod.runtime.podman import kernel_oom_kill
 
-    return _kernel_oom_kill(cid)
+    return kernel_oom_kill(cid)
 
 
 def _podman(*args: str) -> subprocess.CompletedProcess[str]:

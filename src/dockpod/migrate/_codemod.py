@@ -30,6 +30,7 @@ from dockpod.migrate._default_args import (
 )
 from dockpod.migrate._default_args import note as default_args_note
 from dockpod.migrate._finder import External, Found, Module, find, patterns
+from dockpod.migrate._finder import dotted as ast_dotted
 from dockpod.migrate._wrap import fits, line_length, one_argument_per_line
 from dockpod.migrate.assess import Assessment, Dynamic, Target, assess, worst
 
@@ -534,19 +535,8 @@ def _call_lines(source: str, candidate: Callable[[str | None], bool]) -> list[tu
     except (SyntaxError, ValueError):
         return []
     calls = [(n.lineno, n.col_offset) for n in ast.walk(tree)
-             if isinstance(n, ast.Call) and candidate(_ast_dotted(n.func))]
+             if isinstance(n, ast.Call) and candidate(ast_dotted(n.func))]
     return sorted(calls)
-
-
-def _ast_dotted(node: ast.expr) -> str | None:
-    parts: list[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if not isinstance(node, ast.Name):
-        return None
-    parts.append(node.id)
-    return ".".join(reversed(parts))
 
 
 # --- editing argument lists ---------------------------------------------------------------------

@@ -823,7 +823,7 @@ class _Finder(ast.NodeVisitor):
                                 variable=self.assigned.get(id(node)), output_read=id(node) in self.output_calls,
                                 defined_at=defined_at, defined_in=defined_in, defaults=dict(defaults),
                                 defaults_opaque=extra, defaults_at=at, trivial=trivial,
-                                callee=_dotted(node.func) if kind == "call" else None))
+                                callee=dotted(node.func) if kind == "call" else None))
 
 
 
@@ -855,7 +855,7 @@ def _local_names(function: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) 
     return frozenset(bound - declared)
 
 
-def _dotted(node: ast.expr) -> str | None:
+def dotted(node: ast.expr) -> str | None:
     """``a.b.C`` for a Name or an Attribute chain of Names, else None."""
     parts: list[str] = []
     while isinstance(node, ast.Attribute):

@@ -304,7 +304,7 @@ class _PodmanRun:
             return self._timed_out()
         if result.returncode == 0:
             return None
-        state = _inspect(self._name(BASE_CONTAINER))
+        state = inspect_container(self._name(BASE_CONTAINER))
         if state is not None and state["State"]["Status"] in (*_DONE, "running"):
             return None  # the main container ran: a sidecar failed to start, which KPO does not wait for
         return self._start_failure(_stderr(result), state)
@@ -320,13 +320,13 @@ class _PodmanRun:
             if not is_sidecar:
                 self.say(f"pod {self.pod}: init container {name}")
                 _podman("start", "--attach", container, timeout=self._remaining())
-                state = _inspect(container)
+                state = inspect_container(container)
                 if state is None or state["State"]["ExitCode"] != 0:
                     return self._start_failure("", None)
                 continue
             result = _podman("start", container, timeout=self._remaining())
             if result.returncode != 0:
-                return self._start_failure(_stderr(result), _inspect(container))
+                return self._start_failure(_stderr(result), inspect_container(container))
             self.say(f"pod {self.pod}: sidecar {name} started")
             if probe and not self._await_startup(name, probe):
                 return PodRun(self.pod, None, f"Sidecar {name!r} never passed its startup probe, so the main "
@@ -338,7 +338,7 @@ class _PodmanRun:
         for name in sorted(regular, key=lambda n: n == BASE_CONTAINER):  # the XCom sidecar, ..., then base
             result = _podman("start", self._name(name), timeout=self._remaining())
             if result.returncode != 0:
-                return self._start_failure(_stderr(result), _inspect(self._name(name)))
+                return self._start_failure(_stderr(result), inspect_container(self._name(name)))
         return None
 
     def _await_startup(self, name: str, probe: Mapping[str, Any]) -> bool:
@@ -369,7 +369,7 @@ class _PodmanRun:
         if state is None:
             return self._timed_out(lines)
         exit_code = int(state["State"]["ExitCode"])
-        oom = bool(state["State"].get("OOMKilled")) or (exit_code == 137 and _kernel_oom_kill(state["Id"]))
+        oom = bool(state["State"].get("OOMKilled")) or (exit_code == 137 and kernel_oom_kill(state["Id"]))
         self.say(f"pod {self.pod}: {BASE_CONTAINER} exited with code {exit_code}"
                  f"{' (OOM-killed)' if oom else ''} after {time.monotonic() - self.pod_started:.1f} s")
         xcom, xcom_error = self._read_xcom()
@@ -388,7 +388,7 @@ class _PodmanRun:
         """Poll the container until it has exited; None when the run's time is up first."""
         delay = 0.1
         while True:
-            state = _inspect(container)
+            state = inspect_container(container)
             if state is None:
                 raise DockpodError(f"The container {container} disappeared while the pod ran.",
                                    fix="Something else removed the pod; run it again.")
@@ -404,7 +404,7 @@ class _PodmanRun:
         if self.plan.container(XCOM_SIDECAR) is None:
             return None, None
         sidecar = self._name(XCOM_SIDECAR)
-        state = _inspect(sidecar)
+        state = inspect_container(sidecar)
         if state is None or state["State"]["Status"] != "running":
             return None, f"{XCOM_SIDECAR} container is not running! Not possible to read xcom from pod: {self.pod}"
         result = _podman("exec", sidecar, "/bin/sh", "-c", _XCOM_COMMAND, timeout=60)
@@ -429,10 +429,10 @@ class _PodmanRun:
         """The kube play failed before ``base`` ran: a failed init container, or ``base`` could not start."""
         logs = self._container_logs([])
         for container in self.plan.manifest["spec"].get("initContainers") or []:
-            init = _inspect(self._name(container["name"]))
+            init = inspect_container(self._name(container["name"]))
             if init is not None and init["State"]["Status"] in _DONE and init["State"]["ExitCode"] != 0:
                 code = int(init["State"]["ExitCode"])
-                oom = bool(init["State"].get("OOMKilled")) or (code == 137 and _kernel_oom_kill(init["Id"]))
+                oom = bool(init["State"].get("OOMKilled")) or (code == 137 and kernel_oom_kill(init["Id"]))
                 diagnosis = diagnose_exit(code, oom_killed=oom, last_lines=logs.get(container["name"], ()))
                 return PodRun(self.pod, None, f"Init container {container['name']!r} failed, so the main container "
                               f"never ran: {diagnosis.message}", diagnosis.fix, container_logs=logs)
@@ -575,7 +575,8 @@ def _create_scratch_volume(name: str) -> None:
             os.chmod(mountpoint, 0o777)
 
 
-def _inspect(container: str) -> dict[str, Any] | None:
+def inspect_container(container: str) -> dict[str, Any] | None:
+    """``podman container inspect``'s record of a container, or None when there is none."""
     result = _podman("container", "inspect", container)
     if result.returncode != 0:
         return None
@@ -589,7 +590,7 @@ def _logs(container: str) -> list[str]:
     return result.stdout.splitlines() if result.returncode == 0 else []
 
 
-def _kernel_oom_kill(container_id: str) -> bool:
+def kernel_oom_kill(container_id: str) -> bool:
     """Whether the kernel log records an OOM kill in this container's memory cgroup.
 
     podman 4.3 on cgroup v1 leaves ``State.OOMKilled`` false after a memory-limit kill (seen here: exit code
