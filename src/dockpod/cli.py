@@ -356,6 +356,67 @@ def inspect_doc(text: str | None) -> str:
 
 
 @app.command()
+def lint(
+    paths: Annotated[list[Path] | None, typer.Argument(help="Files or folders (a whole repository is fine).",
+                                                       show_default=False)] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="text, json or sarif.")] = "text",
+    severity: Annotated[str | None, typer.Option("--severity", help="Exit 1 when a finding at or above this "
+                                                 "remains: error, warning or info (default: [lint] in "
+                                                 "dockpod.toml, else warning).")] = None,
+    k8s_version: Annotated[str | None, typer.Option("--k8s-version", help="Kubernetes version of the schemas, "
+                                                    "e.g. 1.37.")] = None,
+    fix: Annotated[bool, typer.Option("--fix", help="Apply the fixes that are safe, then report what remains.")]
+    = False,
+    rule: Annotated[list[str] | None, typer.Option("--rule", help="Only this rule (repeatable).")] = None,
+    ignore: Annotated[list[str] | None, typer.Option("--ignore", help="Not this rule (repeatable).")] = None,
+    explain: Annotated[str | None, typer.Option("--explain", help="Print one rule's documentation and exit.")]
+    = None,
+    list_rules: Annotated[bool, typer.Option("--list-rules", help="List every rule and exit.")] = False,
+) -> None:
+    """Lint Dockerfiles, compose files, Kubernetes manifests, Helm values and container tasks in DAGs.
+
+    Files are found by name and content. Each finding has file:line, a rule id, a severity, the
+    message and the fix; `# dockpod: ignore[ID] reason` on (or above) a line silences one rule there.
+    Configuration: [lint] in dockpod.toml. Exit 1 when a finding at or above --severity remains.
+    """
+    from dockpod.lint import Severity, all_rules, lint_paths, load_config, to_json, to_sarif, to_text
+
+    if explain or list_rules:
+        rules = all_rules()
+        if explain:
+            if explain.upper() not in rules:
+                _fail(f"{explain!r} is not a rule id; `dockpod lint --list-rules` lists them.")
+            sys.stdout.write(rules[explain.upper()].explain() + "\n")
+        else:
+            sys.stdout.write("".join(f"{r.id}  {r.severity!s:7}  {r.kind:11}  {r.summary}\n" for r in rules.values()))
+        return
+    if fmt not in ("text", "json", "sarif"):
+        _fail(f"--format {fmt!r} is not known; use text, json or sarif.")
+    if not paths:
+        _fail("No path given; pass files or folders, e.g. `dockpod lint deploy/ dags/`.")
+    try:
+        threshold = Severity.parse(severity) if severity else None
+    except ValueError as exc:
+        _fail(f"--severity: {exc}.")
+    from dockpod.profiles import find_config
+
+    try:
+        config = load_config(find_config())
+        report = lint_paths(paths, config=config, select=rule or (), ignore=ignore or (), severity=threshold,
+                            k8s_version=k8s_version, fix=fix)
+    except DockpodError as exc:
+        _fail(str(exc))
+    sys.stdout.write({"text": to_text, "json": to_json, "sarif": to_sarif}[fmt](report))
+    summary = report.summary()
+    for path in report.fixed:
+        err.print(f"fixed: {escape(path)}", highlight=False)
+    err.print(f"{summary['files']} file(s): {summary['error']} error(s), {summary['warning']} warning(s), "
+              f"{summary['info']} info.", highlight=False)
+    if report.failing():
+        raise typer.Exit(1)
+
+
+@app.command()
 def doctor(
     target: Annotated[str, typer.Argument(help="A Docker container (name or id), podman:POD, k8s:NAMESPACE/POD, "
                                           "image:REF or the path of an Airflow task log file.",
