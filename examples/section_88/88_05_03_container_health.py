@@ -45,6 +45,8 @@ Checklist items covered
 Run it
     AIRFLOW_ENVIRONMENT=local airflow dags test 88_05_03_container_health
     AIRFLOW_ENVIRONMENT=local airflow dags test 88_05_03_container_health -c '{"main": "hangs"}'
+    dockpod parity 88_05_03_container_health.py   # from the DAGs folder: the pod under podman awaits the
+                                                  # api's startup probe the same way
     (tests/examples/test_88_05_03_container_health.py runs both on the real Docker engine and checks the
     probes of the rendered production pod.)
 """
@@ -80,10 +82,9 @@ PROBES = {
     },
 }
 
-API = "sleep 2 && echo ok > /srv/healthz && exec python3 -m http.server 8080 --bind 127.0.0.1 -d /srv"
+API = "sleep 2 && echo ok > /www/healthz && exec python3 -m http.server 8080 --bind 127.0.0.1 -d /www"
 CACHE = "touch /tmp/alive && echo 'cache up' && sleep 3 && rm /tmp/alive && echo 'cache stuck' && exec sleep 120"
-MAIN = """
-touch /tmp/heartbeat
+MAIN = """touch /tmp/heartbeat
 echo "api says: $(python3 -c "import urllib.request as u; print(u.urlopen('http://localhost:8080/healthz').read().decode().strip())")"
 if [ "$1" = hangs ]; then echo 'waiting for a lock that never comes'; exec sleep 120; fi
 for i in 1 2 3 4 5 6; do touch /tmp/heartbeat; echo "working $i"; sleep 1; done
@@ -107,7 +108,7 @@ with DAG(
         **PROBES["base"],
         sidecars=[
             {"name": "api", "image": ETL_IMAGE, "entrypoint": ["sh", "-c", API],
-             "volumes": [Volume.empty_dir("/srv")], **PROBES["api"]},
+             "volumes": [Volume.empty_dir("/www")], **PROBES["api"]},
             {"name": "cache", "image": ETL_IMAGE, "entrypoint": ["sh", "-c", CACHE], **PROBES["cache"]},
         ],
     )

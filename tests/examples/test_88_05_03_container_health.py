@@ -100,3 +100,20 @@ def test_the_production_pod_has_the_same_probes():
                 assert container[k8s_kind] == _k8s_probe(container_probes[kind]), (name, kind)
             else:
                 assert container.get(k8s_kind) is None, (name, kind)
+
+
+def test_the_production_pod_awaits_the_api_startup_probe_under_podman():
+    from dockpod.runtime.podman import run_pod
+
+    rendered = render_paths([EXAMPLE], "production")
+    assert rendered.ok, rendered.errors
+    manifest = rendered.tasks[0].manifest
+    base = next(c for c in manifest["spec"]["containers"] if c["name"] == "base")
+    base["args"] = ["healthy"]  # what Airflow renders {{ params.main }} to by default
+    said: list[str] = []
+    run = run_pod(manifest, image_rewrites={"registry.localhost": "localhost:5000"}, log=said.append)
+    assert run.succeeded, (run.reason, run.container_logs)
+    assert run.leftovers == ()
+    log = "\n".join(said)
+    _in_order(log, ["sidecar api started", "sidecar api passed its startup probe", "[base] api says: ok",
+                    "[base] done"])
