@@ -18,6 +18,7 @@ __all__ = ["FAMILIES", "GENERAL", "all_rules", "family", "rule"]
 #: File kind -> the module holding its rules.
 FAMILIES: dict[FileKind, str] = {
     "dag": "dockpod.lint.dags",
+    "kubernetes": "dockpod.lint.kubernetes",
 }
 
 #: Rules about linting itself.
