@@ -561,6 +561,7 @@ def test_per_run_resources_carry_the_run_labels():
     assert labels["io.dockpod.run_id"].startswith("manual__")
     assert labels["io.dockpod.try_number"] == "1"
     assert labels["io.dockpod.map_index"] == "-1"
+    assert labels["io.dockpod.role"] == "main" and labels["io.dockpod.container"] == "base"
     assert len(labels[LABEL]) == 12
     assert len(seen["volumes"]) == 1  # the scratch volume; the XCom folder is a host directory
     assert all(labels[LABEL] in name for name in seen["volumes"])

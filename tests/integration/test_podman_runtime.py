@@ -276,3 +276,17 @@ def test_long_pod_name_gets_a_kubernetes_hostname():
     assert run.exit_code == 0, run.reason
     assert run.logs == (manifest["metadata"]["name"][:63],)
     assert any("hostname" in note for note in run.adapted)
+
+
+def test_an_empty_dir_where_the_image_has_a_root_folder_is_writable_by_any_user():
+    """podman copies the image folder's root 0755 onto a new volume; Kubernetes gives an empty 0777 folder."""
+    manifest = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "dockpod-test-srv"}, "spec": {
+        "restartPolicy": "Never",
+        "containers": [{"name": "base", "image": "localhost:5000/dockpod/debian:bookworm",
+                        "command": ["sh", "-c", "echo hi > /srv/x && stat -c %a /srv"],
+                        "securityContext": {"runAsUser": 1000}, "volumeMounts": [{"name": "s", "mountPath": "/srv"}]}],
+        "volumes": [{"name": "s", "emptyDir": {}}]}}
+    run = run_pod(manifest)
+    assert run.exit_code == 0, run.reason
+    assert run.logs == ("777",)
+    assert run.leftovers == ()

@@ -425,7 +425,7 @@ class DockpodDockerOperator(DockerOperator):
     def _create_container(self, run: _Run, volumes: list[_RunVolume], secrets: ResolvedSecrets) -> None:
         """Create the container with one call, from the same body ``dockpod render --env local`` prints."""
         mounts = [_mount(v, read_only=v.read_only) for v in volumes]
-        labels = run.labels
+        labels = {**run.labels, f"{LABEL_PREFIX}.role": "main", f"{LABEL_PREFIX}.container": "base"}
         pod = run.pod
         if pod is not None:
             shared_tmpfs = pod.tmpfs_mounts(self.spec)

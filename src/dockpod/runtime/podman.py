@@ -209,6 +209,8 @@ class _PodmanRun:
             failure = self._pull(image, policy)
             if failure:
                 return self._not_started(failure)
+        if self.plan.volumes:
+            _settle_scratch_volumes(self.plan.volumes, next(iter(images)))
         refused = self._check_non_root()
         if refused:
             return self._not_started(refused)
@@ -573,6 +575,25 @@ def _create_scratch_volume(name: str) -> None:
     if mountpoint:
         with contextlib.suppress(OSError):  # a remote or rootless podman: keep podman's own mode
             os.chmod(mountpoint, 0o777)
+
+
+def _settle_scratch_volumes(names: list[str], image: str) -> None:
+    """Mount the new emptyDir volumes once where the image has nothing, then make them world-writable again.
+
+    podman copies the ownership and mode of the image's folder onto a new volume the first time it is
+    mounted: an emptyDir at a path the image has as root 0755 (``/srv``) would lock a non-root container
+    out, where Kubernetes gives an empty folder anyone may write. A throw-away container takes that
+    first mount at paths that do not exist in the image.
+    """
+    mounts = [arg for index, name in enumerate(names) for arg in ("-v", f"{name}:/dockpod-settle/{index}")]
+    result = _podman("run", "--rm", _INSECURE, "--network", "none", "--entrypoint", "true", *mounts, image)
+    if result.returncode != 0:
+        return  # an image without `true` (distroless): leave podman's behaviour as it is
+    for name in names:
+        mountpoint = _podman("volume", "inspect", "--format", "{{.Mountpoint}}", name).stdout.strip()
+        if mountpoint:
+            with contextlib.suppress(OSError):
+                os.chmod(mountpoint, 0o777)
 
 
 def inspect_container(container: str) -> dict[str, Any] | None:
