@@ -19,6 +19,7 @@ __all__ = ["FAMILIES", "GENERAL", "all_rules", "family", "rule"]
 FAMILIES: dict[FileKind, str] = {
     "dag": "dockpod.lint.dags",
     "kubernetes": "dockpod.lint.kubernetes",
+    "helm_values": "dockpod.lint.helm",
 }
 
 #: Rules about linting itself.
