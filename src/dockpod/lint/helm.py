@@ -2,8 +2,9 @@
 
 A values file is often an overlay of another one (``-f values.yaml -f values-prod.yaml``), so what is
 *missing* is only reported for a prod-like file, which must say everything production needs: a file whose
-name, or the name of a folder it is in, contains ``prod`` or ``production`` as a word
-(``values-prod.yaml``, ``prod/values.yaml``, ``production-values.yaml``). What is *wrong* (a typo, an empty
+name contains ``prod`` or ``production`` as a word (``values-prod.yaml``, ``production-values.yaml``), or
+that is in a folder (one of the two nearest) whose name starts with it (``prod/values.yaml``,
+``production-eu/values.yaml``). What is *wrong* (a typo, an empty
 secret key, ``latest``, settings that contradict the executor) is reported in every values file. A finding
 about something missing from the whole file is put on line 1.
 """
@@ -66,14 +67,15 @@ DP406 = Rule("DP406", Severity.WARNING, "helm_values", "the Airflow image or ver
 RULES = (DP401, DP402, DP403, DP404, DP405, DP406)
 
 _PROD = re.compile(r"(^|[^a-z0-9])(prod|production)([^a-z0-9]|$)")
+_PROD_FOLDER = re.compile(r"(prod|production)([-_.]|$)")
 _FULL_VERSION = re.compile(r"^\d+\.\d+\.\d+([.+-]?[A-Za-z0-9.]+)?$")
 _CELERY_WORKER_SETTINGS = (("replicas",), ("keda", "enabled"), ("hpa", "enabled"))
 
 
 def is_prod_like(path: Path) -> bool:
-    """True when the file's name or one of its last two folders names production (``prod``, ``production``)."""
-    names = [path.stem, *(part for part in path.parent.parts[-2:])]
-    return any(_PROD.search(name.lower()) for name in names)
+    """True when the file's name has the word ``prod`` or ``production``, or one of its two folders starts with it."""
+    folders = path.parent.parts[-2:]
+    return bool(_PROD.search(path.stem.lower())) or any(_PROD_FOLDER.match(name.lower()) for name in folders)
 
 
 def check(file: LintFile, _context: Any = None) -> Iterator[Finding]:
