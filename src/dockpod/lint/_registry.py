@@ -2,7 +2,9 @@
 
 Each family module has ``RULES`` (its :class:`~dockpod.lint._model.Rule` records), ``check(file, ctx)``
 (the findings for one file) and, when some of its rules are fixable, ``fix(file, findings, ctx)`` (the
-fixed text, or None). The families are imported when a file of their kind is linted.
+fixed text, or None); optionally ``prepare(paths, ctx)``, called once per run with all the files of its
+kind before any ``check`` (to run one external tool over all of them). The families are imported when a
+file of their kind is linted.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ __all__ = ["FAMILIES", "GENERAL", "all_rules", "family", "rule"]
 
 #: File kind -> the module holding its rules.
 FAMILIES: dict[FileKind, str] = {
+    "dockerfile": "dockpod.lint.dockerfile",
+    "compose": "dockpod.lint.compose",
     "dag": "dockpod.lint.dags",
     "kubernetes": "dockpod.lint.kubernetes",
     "helm_values": "dockpod.lint.helm",

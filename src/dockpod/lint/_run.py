@@ -73,6 +73,10 @@ def lint_paths(
     context = LintContext(k8s_version=k8s_version or config.k8s_version, fix=fix, config=config)
     report = LintReport(threshold=severity or config.severity)
     files = list(discover(paths, config.exclude))
+    for kind in dict.fromkeys(kind for _path, kind in files):
+        prepare = getattr(family(kind), "prepare", None)  # e.g. one hadolint process for all Dockerfiles
+        if prepare is not None:
+            prepare([path for path, k in files if k == kind], context)
     for index, (path, kind) in enumerate(files, start=1):
         report.files[kind] += 1
         try:
