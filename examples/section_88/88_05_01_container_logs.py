@@ -58,6 +58,8 @@ from airflow.sdk import DAG
 from dockpod import Volume, container_task
 
 ETL_IMAGE = "registry.localhost/dockpod/etl:1.0"
+#: Sized explicitly: a profile's default resources would otherwise differ between laptop and cluster.
+SIZE = {"cpu_request": "100m", "memory_request": "64Mi", "memory_limit": "256Mi"}
 STEPS = 5
 #: The folder the three containers share: one emptyDir in the pod, one per-run volume locally.
 LOG_DIR = "/logs"
@@ -138,6 +140,7 @@ with DAG(
         image=ETL_IMAGE,
         entrypoint=["sh", "-c", MAIN],
         volumes=[logs],
+        resources=SIZE,
         init_containers=[
             {"name": "prepare", "image": ETL_IMAGE, "entrypoint": ["sh", "-c", PREPARE], "volumes": [logs]},
         ],

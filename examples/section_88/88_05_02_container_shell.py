@@ -56,6 +56,8 @@ from airflow.sdk import DAG
 from dockpod import container_task
 
 ETL_IMAGE = "registry.localhost/dockpod/etl:1.0"
+#: Sized explicitly: a profile's default resources would otherwise differ between laptop and cluster.
+SIZE = {"cpu_request": "100m", "memory_request": "64Mi", "memory_limit": "256Mi"}
 PROGRESS = "halfway through batch 42"
 WORK = f"echo '{PROGRESS}' > /tmp/progress && exec python3 /app/etl.py sleep 10 --no-result"
 
@@ -160,6 +162,7 @@ with DAG(
         task_id="work",
         image=ETL_IMAGE,
         entrypoint=["sh", "-c", WORK],
+        resources=SIZE,
         pre_execute=open_debug_session,
         post_execute=close_debug_session,
     )

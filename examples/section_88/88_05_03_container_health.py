@@ -60,6 +60,8 @@ from airflow.sdk import DAG
 from dockpod import Volume, container_task
 
 ETL_IMAGE = "registry.localhost/dockpod/etl:1.0"
+#: Sized explicitly: a profile's default resources would otherwise differ between laptop and cluster.
+SIZE = {"cpu_request": "100m", "memory_request": "64Mi", "memory_limit": "256Mi"}
 
 #: The api's health check endpoint, asked from inside its own container (the pod's localhost).
 HEALTHZ = ["python3", "-c", "import urllib.request as u; u.urlopen('http://localhost:8080/healthz', timeout=1)"]
@@ -105,6 +107,7 @@ with DAG(
         image=ETL_IMAGE,
         entrypoint=["sh", "-c", MAIN, "main"],
         command=["{{ params.main }}"],
+        resources=SIZE,
         **PROBES["base"],
         sidecars=[
             {"name": "api", "image": ETL_IMAGE, "entrypoint": ["sh", "-c", API],

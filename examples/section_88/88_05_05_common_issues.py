@@ -47,6 +47,8 @@ from airflow.sdk import DAG
 from dockpod import Volume, container_task
 
 ETL_IMAGE = "registry.localhost/dockpod/etl"
+#: Sized explicitly: a profile's default resources would otherwise differ between laptop and cluster.
+SIZE = {"cpu_request": "100m", "memory_request": "64Mi", "memory_limit": "256Mi"}
 BROKEN = "params.variant == 'broken'"
 
 #: The named volumes the permission task mounts: one where the image has no folder, one where it has.
@@ -66,19 +68,21 @@ with DAG(
         task_id="oom",
         image=f"{ETL_IMAGE}:1.0",
         command=["alloc", f"{{{{ 300 if {BROKEN} else 48 }}}}"],
-        resources={"memory_request": "96Mi", "memory_limit": "128Mi"},
+        resources={"cpu_request": "100m", "memory_request": "96Mi", "memory_limit": "128Mi"},
         xcom=True,
     )
     container_task(
         task_id="crash",
         image=f"{ETL_IMAGE}:1.0",
         command=[f"{{{{ 'extrct' if {BROKEN} else 'extract' }}}}", "--rows", "5", "--out", "/data/rows.json"],
+        resources=SIZE,
         xcom=True,
     )
     container_task(
         task_id="pull",
         image=f"{ETL_IMAGE}:{{{{ '1.0-typo' if {BROKEN} else '1.0' }}}}",
         command=["env", "--no-result"],
+        resources=SIZE,
         image_pull_policy="IfNotPresent",
     )
     container_task(
@@ -86,5 +90,6 @@ with DAG(
         image=f"{ETL_IMAGE}:1.0",
         command=["extract", "--rows", "5", "--out", f"{{{{ '/cache' if {BROKEN} else '/data' }}}}/rows.json"],
         volumes=[Volume.named(CACHE_VOLUME, "/cache"), Volume.named(DATA_VOLUME, "/data")],
+        resources=SIZE,
         xcom=True,
     )

@@ -210,7 +210,9 @@ def _probe(dag: Any, task_id: str, spec: Any, local_profile: Any, pod_profile: A
     from dockpod.runtime.pod_leg import template_context
     from dockpod.runtime.podman import run_pod
 
-    probe = probe_spec(spec, _image_config(local_profile.rewrite_image(spec.image)))
+    task = copy.deepcopy(dag.get_task(task_id))  # the task's image as it runs: templates rendered
+    task.render_template_fields(template_context(dag, task, "dockpod_parity", {}))
+    probe = probe_spec(spec, _image_config(str(task.image)))
     local_op = build_operator(probe, local_profile, task_id=f"{task_id}-probe")
     local_op.render_template_fields(template_context(dag, local_op, "dockpod_parity", {}))
     try:
