@@ -143,3 +143,12 @@ def test_not_a_kpo_pod_is_refused():
     with pytest.raises(DockpodError, match="no container named 'base'"):
         adapt({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "x"},
                "spec": {"containers": [{"name": "main", "image": "x:1"}]}})
+
+
+def test_a_command_starting_with_a_newline_is_named_not_left_to_podman():
+    from dockpod.errors import DockpodError
+
+    manifest = pod()
+    manifest["spec"]["containers"][0]["args"] = ["-c", "\nimport sys\n"]
+    with pytest.raises(DockpodError, match=r"Container 'base': args\[1\] starts with a newline.*strip"):
+        adapt(manifest)

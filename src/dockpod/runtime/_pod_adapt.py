@@ -107,6 +107,7 @@ def adapt_pod(
     spec = _check_pod(plan.manifest)
     for container in all_containers(spec):
         container["image"] = rewrite_image(str(container.get("image", "")), image_rewrites or {})
+        _check_leading_blanks(container)
     _move_native_sidecars(spec, plan)
     if spec.get("initContainers"):
         plan.manifest["metadata"].setdefault("annotations", {})[INIT_TYPE_ANNOTATION] = "always"
@@ -142,6 +143,21 @@ def _check_pod(doc: dict[str, Any]) -> dict[str, Any]:
         raise DockpodError(f"The pod has no container named {BASE_CONTAINER!r}, KubernetesPodOperator's "
                            "main container.", fix="Build the pod with KubernetesPodOperator.")
     return spec
+
+
+def _check_leading_blanks(container: Mapping[str, Any]) -> None:
+    """Refuse a command or argument that starts with a newline or a space: podman 4.3's kube play cannot read it.
+
+    Kubernetes accepts it; podman reports only "error converting YAML to JSON", naming nothing. Say which.
+    """
+    for key in ("command", "args"):
+        for index, value in enumerate(container.get(key) or ()):
+            if isinstance(value, str) and value[:1] in ("\n", " ", "\t", "\r"):
+                raise DockpodError(
+                    f"Container {container.get('name')!r}: {key}[{index}] starts with "
+                    f"{'a newline' if value[:1] in (chr(10), chr(13)) else 'a space or tab'}, which podman 4.3's "
+                    "kube play cannot read (Kubernetes can).",
+                    fix="Strip the leading whitespace, e.g. textwrap.dedent(script).strip().")
 
 
 def _move_native_sidecars(spec: dict[str, Any], plan: PodPlan) -> None:
