@@ -163,7 +163,7 @@ def _objects(doc: Any) -> Iterator[Any]:
 # --- schema -------------------------------------------------------------------------------------------------------
 
 def _schema(file: LintFile, obj: Any, k8s_version: str | None) -> Iterator[Finding]:
-    if isinstance(obj, Mapping) and _is_custom_resource(obj.get("apiVersion")):
+    if isinstance(obj, Mapping) and _not_a_cluster_object(obj.get("apiVersion"), obj.get("kind"), k8s_version):
         return
     for problem in _schema_problems(obj, k8s_version):
         match = _PATH.match(problem)
@@ -201,12 +201,41 @@ def _quantity_problems(obj: Mapping[str, Any]) -> list[str]:
     return validate._quantity_problems(obj)
 
 
-def _is_custom_resource(api_version: Any) -> bool:
-    """True for API groups that are not Kubernetes' own (``keda.sh/v1alpha1``): the schemas do not know them."""
-    if not isinstance(api_version, str) or "/" not in api_version:
+def _not_a_cluster_object(api_version: Any, kind: Any, k8s_version: str | None) -> bool:
+    """True for what the schemas cannot know: custom resources and tool configuration files.
+
+    A group with a domain is checked only when it is Kubernetes' own (``*.k8s.io``) and the installed schemas
+    have it: ``keda.sh``, ``gateway.networking.k8s.io`` (a CRD) or ``kustomize.config.k8s.io`` are skipped,
+    while ``apps/v1beta1`` (a removed version of a known group) is still reported. A kubeconfig
+    (``v1``/``Config``) is not an API object either.
+    """
+    if not isinstance(api_version, str):
+        return False
+    if (api_version, kind) == ("v1", "Config"):
+        return True
+    if "/" not in api_version:
         return False
     group = api_version.split("/", 1)[0]
-    return "." in group and not group.endswith(".k8s.io")
+    if "." not in group:
+        return False
+    return not group.endswith(".k8s.io") or group.split(".", 1)[0] not in _schema_groups(k8s_version)
+
+
+@lru_cache(maxsize=8)
+def _schema_groups(k8s_version: str | None) -> frozenset[str]:
+    """The short API group names (``apps``, ``rbac``, ``networking``) the schemas of this version know."""
+    from importlib.resources import files
+
+    from dockpod.render import validate
+
+    folder = files("kubernetes_validate") / "kubernetes-json-schema" / \
+        f"v{validate._schema_version(k8s_version or validate.DEFAULT_K8S_VERSION)}-local-strict"
+    groups = set()
+    for entry in folder.iterdir():
+        parts = entry.name.removesuffix(".json").split("-")
+        if len(parts) == 3:  # kind-group-version; core kinds are kind-version
+            groups.add(parts[1])
+    return frozenset(groups)
 
 
 def _path_line(doc: Any, path: str) -> int:
