@@ -304,6 +304,18 @@ def docs_cli(
     _write_or_check(out, reference_markdown(), check, "dockpod docs cli")
 
 
+@docs_app.command("lint")
+def docs_lint(
+    out: Annotated[Path, typer.Option(help="Where the rule reference goes.")] = Path("docs/lint.md"),
+    check: Annotated[bool, typer.Option(help="Exit 1 if the file differs from the code instead of writing.")]
+    = False,
+) -> None:
+    """Write docs/lint.md, every lint rule's documentation, from the rule records in the code."""
+    from dockpod.lint import rules_markdown
+
+    _write_or_check(out, rules_markdown(), check, "dockpod docs lint")
+
+
 def _write_or_check(out: Path, text: str, check: bool, command: str) -> None:
     """Write a generated document, or with ``check`` exit 1 when the file on disk differs from it."""
     if check:

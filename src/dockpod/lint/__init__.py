@@ -10,9 +10,9 @@ their documentation, ``--explain`` and SARIF help come from the same record.
 
 from dockpod.lint._config import LintConfig, load_config
 from dockpod.lint._model import Finding, Rule, Severity
-from dockpod.lint._output import to_json, to_sarif, to_text
+from dockpod.lint._output import rules_markdown, to_json, to_sarif, to_text
 from dockpod.lint._registry import all_rules
 from dockpod.lint._run import LintReport, lint_paths
 
 __all__ = ["Finding", "LintConfig", "LintReport", "Rule", "Severity", "all_rules", "lint_paths", "load_config",
-           "to_json", "to_sarif", "to_text"]
+           "rules_markdown", "to_json", "to_sarif", "to_text"]

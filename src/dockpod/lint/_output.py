@@ -8,7 +8,7 @@ from dockpod.lint._model import Severity
 from dockpod.lint._registry import all_rules
 from dockpod.lint._run import LintReport
 
-__all__ = ["to_json", "to_sarif", "to_text"]
+__all__ = ["rules_markdown", "to_json", "to_sarif", "to_text"]
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
@@ -59,3 +59,33 @@ def to_sarif(report: LintReport) -> str:
                             "informationUri": "https://github.com/dockpod/dockpod", "rules": driver_rules}},
         "results": results}]}
     return json.dumps(sarif, indent=2) + "\n"
+
+
+def rules_markdown() -> str:
+    """docs/lint.md: every rule, by file kind, with why it matters, an example and the fix."""
+    rules = all_rules()
+    lines = ["# `dockpod lint` rules", "",
+             "Generated from the rule records by `dockpod docs lint`; do not edit by hand. `dockpod lint --explain ID`",
+             "prints the same text. hadolint's own findings (DLxxxx, SCxxxx) keep hadolint's ids and are documented",
+             "in hadolint's wiki.", "",
+             "Silence a rule on one line with `# dockpod: ignore[ID] reason` on that line or the line above it; for a",
+             "whole repository, `[lint] ignore = [\"ID\"]` in dockpod.toml.", ""]
+    kinds: dict[str, list] = {}
+    for item in rules.values():
+        kinds.setdefault(item.kind, []).append(item)
+    titles = {"any": "Any file", "dockerfile": "Dockerfiles", "compose": "Compose files",
+              "kubernetes": "Kubernetes manifests and pod templates", "helm_values": "Helm values (official Airflow "
+              "chart)", "dag": "Container tasks in DAG files"}
+    for kind, items in kinds.items():
+        lines += [f"## {titles.get(kind, kind)}", "", "| rule | severity | what | fixable |", "|---|---|---|---|"]
+        lines += [f"| [{r.id}](#{r.id.lower()}) | {r.severity} | {r.summary} | {'yes' if r.fixable else ''} |"
+                  for r in items]
+        lines.append("")
+        for r in items:
+            lines += [f"### {r.id}", "", f"**{r.summary}** ({r.severity})", ""]
+            if r.why:
+                lines += [f"Why it matters: {r.why}", ""]
+            if r.example:
+                lines += ["```", r.example, "```", ""]
+            lines += [f"Fix: {r.fix}", ""]
+    return "\n".join(lines).rstrip() + "\n"
