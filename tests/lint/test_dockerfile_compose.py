@@ -229,3 +229,14 @@ def test_image_references(text, repository, tag, digest, registry):
 
 def test_shell_commands_split_on_operators_but_not_inside_quotes():
     assert shell_commands('a && b "c && d"; e | f\ng') == [["a"], ["b", "c && d"], ["e"], ["f"], ["g"]]
+
+
+def test_fix_leaves_an_ignored_finding_alone(tmp_path):
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text("# dockpod: ignore[DP101] this image is a root-only build helper\n"
+                          "FROM localhost:5000/dockpod/debian:bookworm\n"
+                          "RUN true\n")
+    assert [f.rule for f in lint_paths([dockerfile], select=["DP101"]).findings] == []  # the ignore applies
+    before = dockerfile.read_text()
+    lint_paths([dockerfile], fix=True, select=["DP101"])
+    assert dockerfile.read_text() == before

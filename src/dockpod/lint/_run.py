@@ -85,14 +85,15 @@ def lint_paths(
             report.findings.append(rule("DP002").at(path, 0, f"the file cannot be read: {exc.strerror}"))
             continue
         file = LintFile(path, kind, text)
-        found = _check(file, context)
-        if fix:
+        found = _filter(_check(file, context), file, chosen, dropped, config)
+        if fix:  # only what is still reported is fixed: an ignored finding stays as it is
             text = _fix(file, found, context)
             if text is not None:
                 _write(path, text)
                 report.fixed.append(str(path))
-                found = _check(LintFile(path, kind, text), context)
-        report.findings += _filter(found, file, chosen, dropped, config)
+                file = LintFile(path, kind, text)
+                found = _filter(_check(file, context), file, chosen, dropped, config)
+        report.findings += found
         if progress:
             progress(index, len(files))
     report.findings.sort(key=lambda f: (f.path, f.line, f.rule))
