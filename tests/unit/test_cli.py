@@ -29,7 +29,7 @@ def test_version_names_the_providers():
 
 
 def test_docs_check_passes_on_a_fresh_tree():
-    for command in (["docs", "translation", "--check"], ["docs", "cli", "--check"]):
+    for command in (["docs", "translation", "--check"], ["docs", "cli", "--check"], ["docs", "lint", "--check"]):
         out = CliRunner().invoke(app, [*command, "--out", str(REPO / "docs" / f"{command[1]}.md")])
         assert out.exit_code == 0, out.output
 
