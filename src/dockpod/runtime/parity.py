@@ -210,9 +210,9 @@ def _probe(dag: Any, task_id: str, spec: Any, local_profile: Any, pod_profile: A
     from dockpod.runtime.pod_leg import template_context
     from dockpod.runtime.podman import run_pod
 
-    task = copy.deepcopy(dag.get_task(task_id))  # the task's image as it runs: templates rendered
-    task.render_template_fields(template_context(dag, task, "dockpod_parity", {}))
-    probe = probe_spec(spec, _image_config(str(task.image)))
+    task = dag.get_task(task_id)  # the task's image as it runs, its template rendered (only the image)
+    image = task.render_template(task.image, template_context(dag, task, "dockpod_parity", {}))
+    probe = probe_spec(spec, _image_config(str(image)))
     local_op = build_operator(probe, local_profile, task_id=f"{task_id}-probe")
     local_op.render_template_fields(template_context(dag, local_op, "dockpod_parity", {}))
     try:
@@ -323,7 +323,10 @@ def _claims(specs: Any) -> dict[str, str]:
     return found
 
 
-LIST_FILES = "cd /v && find . -type f -exec sha256sum {} + 2>/dev/null | sort -k2 || true"
+#: Each file's digest, then each file's modification time: a file rewritten with the same bytes counts as
+#: written by the leg (the volume may hold it from an earlier run).
+LIST_FILES = ("cd /v && find . -type f -exec sha256sum {} + 2>/dev/null; echo '--'; "
+              "find . -type f -printf '%T@  %p\\n' 2>/dev/null; true")
 
 
 def _docker_volume_files(name: str) -> dict[str, str]:
@@ -341,16 +344,22 @@ def _volume_files(tool: list[str], name: str, *, tls: bool = False) -> dict[str,
     args = [*tool, "run", "--rm", *(["--tls-verify=false"] if tls else []), "--entrypoint", "sh",
             "-v", f"{name}:/v:ro", PROBE_IMAGE, "-c", LIST_FILES]
     result = subprocess.run(args, capture_output=True, text=True, timeout=120)
+    digests, _, times = result.stdout.partition("--\n")
+    modified = {}
+    for line in times.splitlines():
+        stamp, _, path = line.partition("  ")
+        modified[path.removeprefix("./")] = stamp
     files = {}
-    for line in result.stdout.splitlines():
+    for line in digests.splitlines():
         digest, _, path = line.partition("  ")
         if path:
-            files[path.removeprefix("./")] = digest[:16]
+            files[path.removeprefix("./")] = f"{digest[:16]}@{modified.get(path.removeprefix('./'), '')}"
     return files
 
 
 def _changed(before: Mapping[str, str], after: Mapping[str, str]) -> dict[str, str]:
-    return {path: digest for path, digest in after.items() if before.get(path) != digest}
+    """The files a leg wrote (new, or a new digest or time), by digest."""
+    return {path: stamp.split("@")[0] for path, stamp in after.items() if before.get(path) != stamp}
 
 
 # --- small helpers ----------------------------------------------------------------------------------------
