@@ -381,6 +381,8 @@ def lint(
     = False,
     rule: Annotated[list[str] | None, typer.Option("--rule", help="Only this rule (repeatable).")] = None,
     ignore: Annotated[list[str] | None, typer.Option("--ignore", help="Not this rule (repeatable).")] = None,
+    exclude: Annotated[list[str] | None, typer.Option("--exclude", help="Do not read paths matching this glob, "
+                                                      "e.g. '*/broken/*' (repeatable).")] = None,
     explain: Annotated[str | None, typer.Option("--explain", help="Print one rule's documentation and exit.")]
     = None,
     list_rules: Annotated[bool, typer.Option("--list-rules", help="List every rule and exit.")] = False,
@@ -415,7 +417,7 @@ def lint(
     try:
         config = load_config(find_config())
         report = lint_paths(paths, config=config, select=rule or (), ignore=ignore or (), severity=threshold,
-                            k8s_version=k8s_version, fix=fix)
+                            k8s_version=k8s_version, fix=fix, exclude=exclude or ())
     except DockpodError as exc:
         _fail(str(exc))
     sys.stdout.write({"text": to_text, "json": to_json, "sarif": to_sarif}[fmt](report))

@@ -57,9 +57,13 @@ def lint_paths(
     severity: Severity | None = None,
     k8s_version: str | None = None,
     fix: bool = False,
+    exclude: Iterable[str] = (),
     progress: Progress | None = None,
 ) -> LintReport:
-    """Lint every file under ``paths``; ``select`` keeps only these rule ids, ``ignore`` drops these."""
+    """Lint every file under ``paths``; ``select`` keeps only these rule ids, ``ignore`` drops these.
+
+    ``exclude`` holds glob patterns of paths not to read, added to the configuration's.
+    """
     config = config or LintConfig()
     known = all_rules()
     chosen = {r.upper() for r in select}
@@ -72,7 +76,7 @@ def lint_paths(
         raise DockpodError(f"{', '.join(missing)}: no such file or directory.", fix="Check the paths.")
     context = LintContext(k8s_version=k8s_version or config.k8s_version, fix=fix, config=config)
     report = LintReport(threshold=severity or config.severity)
-    files = list(discover(paths, config.exclude))
+    files = list(discover(paths, (*config.exclude, *exclude)))
     for kind in dict.fromkeys(kind for _path, kind in files):
         prepare = getattr(family(kind), "prepare", None)  # e.g. one hadolint process for all Dockerfiles
         if prepare is not None:
