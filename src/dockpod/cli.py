@@ -414,10 +414,22 @@ def lint(
         _fail(f"--severity: {exc}.")
     from dockpod.profiles import find_config
 
+    bar = None
+    if sys.stderr.isatty():
+        from rich.progress import Progress
+
+        bar = Progress(console=_stderr(), transient=True)
     try:
         config = load_config(find_config())
-        report = lint_paths(paths, config=config, select=rule or (), ignore=ignore or (), severity=threshold,
-                            k8s_version=k8s_version, fix=fix, exclude=exclude or ())
+        options = {"config": config, "select": rule or (), "ignore": ignore or (), "severity": threshold,
+                   "k8s_version": k8s_version, "fix": fix, "exclude": exclude or ()}
+        if bar is None:
+            report = lint_paths(paths, **options)
+        else:
+            with bar:
+                job = bar.add_task("linting", total=None)
+                report = lint_paths(paths, **options,
+                                    progress=lambda done, total: bar.update(job, completed=done, total=total))
     except DockpodError as exc:
         _fail(str(exc))
     sys.stdout.write({"text": to_text, "json": to_json, "sarif": to_sarif}[fmt](report))
