@@ -34,7 +34,8 @@ def test_locally_the_templates_init_container_runs_first_and_its_settings_apply(
     merged = result.xcoms["merged_pod"]
     assert merged["init_containers"] == ["prepare-config"]
     assert merged["node_selector"] == {"workload": "batch"}
-    assert merged["security_context"] == {"fsGroup": 1000, "runAsGroup": 1000, "runAsNonRoot": True, "runAsUser": 1000}
+    assert merged["security_context"] == {"fsGroup": 1000, "runAsGroup": 1000, "runAsNonRoot": True, "runAsUser": 1000,
+                                          "seccompProfile": {"type": "RuntimeDefault"}}
     assert merged["labels"] == {"team": "data-platform"}
 
 

@@ -23,7 +23,7 @@ metadata:
   name: task
 spec:
   automountServiceAccountToken: false
-  securityContext: {runAsNonRoot: true}
+  securityContext: {runAsNonRoot: true, seccompProfile: {type: RuntimeDefault}}
   initContainers:
     - name: proxy
       image: registry.example.com/proxy:1.0.0
@@ -70,7 +70,8 @@ def test_an_unknown_k8s_version_is_one_clear_error(tmp_path):
 
 def test_json_manifests_report_the_failing_key_line(tmp_path):
     pod = json.loads(json.dumps({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "t"}, "spec": {
-        "automountServiceAccountToken": False, "securityContext": {"runAsNonRoot": True},
+        "automountServiceAccountToken": False,
+        "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
         "containers": [{"name": "t", "image": "registry.example.com/t:1.0", "imagePullPolicy": "Always",
                         "resources": {"requests": {"cpu": "1"}, "limits": {"memory": "1Gi"}},
                         "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},

@@ -17,7 +17,7 @@ from typing import Any
 from dockpod.lint._compose_config import compose_config_errors
 from dockpod.lint._dockerfile_parse import split_image, substitute
 from dockpod.lint._model import Finding, LintFile, Rule, Severity
-from dockpod.lint.dockerfile import is_secret_name
+from dockpod.lint._names import is_secret_name
 
 __all__ = ["LAUNCHES_CONTAINERS", "RULES", "check"]
 

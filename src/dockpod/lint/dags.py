@@ -8,16 +8,15 @@ literal arguments (arguments computed at run time are left out, never guessed); 
 from __future__ import annotations
 
 import ast
-import re
 from collections.abc import Iterator
 from typing import Any
 
 from dockpod.errors import DockpodError
 from dockpod.lint._model import Finding, LintFile, Rule, Severity
+from dockpod.lint._names import is_secret_name
 
 __all__ = ["RULES", "check"]
 
-SECRET_NAME = re.compile(r"(PASSWORD|PASSWD|TOKEN|SECRET|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|(^|_)KEY$)", re.I)
 #: Programs a KubernetesPodOperator ``cmds`` list plausibly starts with (an entrypoint), as opposed to
 #: the arguments of one (a subcommand), which is what a Docker ``command`` moved to ``cmds`` looks like.
 ENTRYPOINTS = frozenset({"sh", "bash", "ash", "dash", "zsh", "python", "python3", "python2", "java", "node", "perl",
@@ -139,7 +138,7 @@ def _image(file: LintFile, image: str, line: int) -> Iterator[Finding]:
 
 def _secret_env(file: LintFile, env: dict[Any, Any], line: int) -> Iterator[Finding]:
     for key, value in env.items():
-        if isinstance(key, str) and SECRET_NAME.search(key) and value not in (None, ""):
+        if isinstance(key, str) and is_secret_name(key) and value not in (None, ""):
             yield DP503.at(file, line, f"env {key} has a literal value; it would show in the DAG's source, the "
                            "rendered templates and the pod")
 

@@ -28,18 +28,13 @@ from dockpod.lint._dockerfile_parse import (
 )
 from dockpod.lint._dockerfile_registry import LOCAL_REGISTRIES, registry_digest
 from dockpod.lint._model import Finding, LintFile, Rule, Severity
+from dockpod.lint._names import is_secret_name
 
-__all__ = ["NON_ROOT_USER", "RULES", "SECRET_NAME", "check", "fix", "is_secret_name", "prepare"]
+__all__ = ["NON_ROOT_USER", "RULES", "check", "fix", "prepare"]
 
 #: The user ``--fix`` adds: 65532 is the "nonroot" uid of distroless and Chainguard images. No file of a
 #: base image belongs to it, and no passwd entry is needed to run as it.
 NON_ROOT_USER = "65532:65532"
-#: Names of variables that hold secrets. A bare ``KEY`` is left out on purpose (``GPG_KEY`` in the
-#: official python images is a public key fingerprint).
-SECRET_NAME = re.compile(r"PASSWORD|PASSWD|TOKEN|SECRET|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|FERNET_?KEY|"
-                         r"CREDENTIALS?|AUTH_?KEY", re.I)
-#: Suffixes that make such a name a reference to a secret kept elsewhere, not the secret itself.
-SECRET_REFERENCE = ("_FILE", "_CMD", "_SECRET", "_PATH", "_DIR", "_NAME", "_ID", "_USER", "_USERNAME")
 
 DP101 = Rule("DP101", Severity.WARNING, "dockerfile", "the image runs as root",
              f"End the final stage with a non-root USER; `--fix` adds `USER {NON_ROOT_USER}` (uid 65532, "
@@ -122,12 +117,6 @@ _PIP_VALUE_OPTIONS = frozenset({
     "--global-option", "--install-option", "-C", "--config-settings", "--no-binary", "--only-binary",
     "--root-user-action", "--report", "--python", "-p"})
 _APT_INSTALL = re.compile(r"\b(apt-get|apt)((?:\s+-[-\w=.:]+)*)\s+install\b")
-
-
-def is_secret_name(name: str) -> bool:
-    """True for a variable name that looks like it holds a secret (and is not a reference to one)."""
-    upper = name.upper()
-    return bool(SECRET_NAME.search(upper)) and not upper.endswith(SECRET_REFERENCE)
 
 
 def prepare(paths: Sequence[Path], _context: Any = None) -> None:

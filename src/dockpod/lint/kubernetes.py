@@ -16,7 +16,7 @@ from typing import Any
 
 from dockpod.lint._k8s_yaml import YAMLError, as_map, as_seq, item_line, key_line, load_documents, node_line
 from dockpod.lint._model import Finding, LintFile, Rule, Severity
-from dockpod.lint.dags import SECRET_NAME
+from dockpod.lint._names import is_secret_name
 
 __all__ = ["KPO_RBAC", "RULES", "check"]
 
@@ -59,7 +59,7 @@ DP303 = Rule("DP303", Severity.WARNING, "kubernetes", "a long-running container 
              "init containers; a startupProbe alone does not count, and none is required.")
 DP304 = Rule("DP304", Severity.WARNING, "kubernetes", "a container's securityContext is missing or weak",
              "Set runAsNonRoot: true (pod or container), and on each container allowPrivilegeEscalation: false and "
-             "capabilities: {drop: [ALL]}.",
+             "capabilities: {drop: [ALL]} (adding NET_BIND_SERVICE at most).",
              why="These three are the restricted Pod Security Standard's core: a root process with its default "
              "capabilities that can gain privileges turns a bug in the task's code into a node compromise.",
              example="securityContext:\n  allowPrivilegeEscalation: false\n  capabilities: {drop: [ALL]}")
@@ -101,7 +101,24 @@ DP311 = Rule("DP311", Severity.WARNING, "kubernetes",
              why="KubernetesPodOperator's calls (cncf.kubernetes provider: pod_manager.py, operators/pod.py, "
              "hooks/kubernetes.py) need exactly " + _KPO_TEXT + ". Anything more is reachable by every DAG author "
              "whose code runs on the worker. Same Airflow-role heuristic as DP310.")
-RULES = (DP301, DP302, DP303, DP304, DP305, DP306, DP307, DP308, DP309, DP310, DP311)
+DP312 = Rule("DP312", Severity.ERROR, "kubernetes", "a pod sharing the node's network, PID or IPC namespace",
+             "Remove hostNetwork, hostPID and hostIPC (or set them to false); expose ports through a Service.",
+             why="A pod in the node's namespaces sees and can reach every process, socket and shared memory segment "
+             "of the node; the restricted and baseline Pod Security Standards forbid it.",
+             example="spec:\n  hostNetwork: true   # flagged")
+DP313 = Rule("DP313", Severity.WARNING, "kubernetes", "a container port bound on the node (hostPort)",
+             "Drop hostPort and reach the container through a Service (a NodePort Service when it must be the node).",
+             why="A hostPort ties the pod to nodes where that port is free, and opens the node's interface to the "
+             "container; the baseline Pod Security Standard forbids it.")
+DP314 = Rule("DP314", Severity.INFO, "kubernetes",
+             "no seccomp profile (the restricted standard asks for RuntimeDefault)",
+             "Set securityContext.seccompProfile: {type: RuntimeDefault} on the pod (or each container).",
+             why="Without a profile most kubelets run the container unconfined (RuntimeDefault only applies with "
+             "the kubelet's --seccomp-default); the restricted Pod Security Standard requires RuntimeDefault or "
+             "Localhost. Info only: a cluster may set the default for every pod.")
+RULES = (DP301, DP302, DP303, DP304, DP305, DP306, DP307, DP308, DP309, DP310, DP311, DP312, DP313, DP314)
+#: The only capability the restricted Pod Security Standard lets a container add.
+ALLOWED_ADD = frozenset({"NET_BIND_SERVICE"})
 
 #: kind -> the path from the object to its pod spec.
 POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
@@ -288,6 +305,13 @@ def _pod(file: LintFile, kind: str, parent: Mapping[str, Any], spec: Mapping[str
             yield from _security(file, container, name, line, pod_security)
             yield from _image(file, container, name)
             yield from _env(file, container, name)
+            for port in as_seq(container.get("ports")):
+                if isinstance(port, Mapping) and port.get("hostPort"):
+                    yield DP313.at(file, key_line(port, "hostPort", line),
+                                   f"container {name!r} binds port {port.get('hostPort')} on the node")
+    for key in ("hostNetwork", "hostPID", "hostIPC"):
+        if spec.get(key) is True:
+            yield DP312.at(file, key_line(spec, key, pod_line), f"{key}: true shares the node's namespace")
     volumes = as_seq(spec.get("volumes"))
     for volume in volumes:
         if isinstance(volume, Mapping) and "hostPath" in volume:
@@ -331,12 +355,20 @@ def _security(file: LintFile, container: Mapping[str, Any], name: str, line: int
         weak.append("runAsUser is 0 (root)")
     if security.get("allowPrivilegeEscalation") is not False:
         weak.append("allowPrivilegeEscalation is not false")
-    drop = as_seq(as_map(security.get("capabilities")).get("drop"))
+    capabilities = as_map(security.get("capabilities"))
+    drop = as_seq(capabilities.get("drop"))
     if not any(isinstance(cap, str) and cap.upper() == "ALL" for cap in drop):
         weak.append("capabilities do not drop ALL")
+    added = sorted(str(cap).upper() for cap in as_seq(capabilities.get("add")) if str(cap).upper() not in ALLOWED_ADD)
+    if added:
+        weak.append(f"capabilities add {', '.join(added)} (only NET_BIND_SERVICE is allowed)")
     if weak:
         where = key_line(container, "securityContext", line)
         yield DP304.at(file, where, f"container {name!r}: {'; '.join(weak)}")
+    profile = as_map(security.get("seccompProfile")) or as_map(pod_security.get("seccompProfile"))
+    if profile.get("type") not in ("RuntimeDefault", "Localhost"):
+        yield DP314.at(file, key_line(container, "securityContext", line),
+                       f"container {name!r} has no seccompProfile RuntimeDefault or Localhost (pod or container)")
 
 
 def _image(file: LintFile, container: Mapping[str, Any], name: str) -> Iterator[Finding]:
@@ -356,7 +388,7 @@ def _env(file: LintFile, container: Mapping[str, Any], name: str) -> Iterator[Fi
         if not isinstance(variable, Mapping):
             continue
         var, value = variable.get("name"), variable.get("value")
-        if isinstance(var, str) and SECRET_NAME.search(var) and value not in (None, ""):
+        if isinstance(var, str) and is_secret_name(var) and value not in (None, ""):
             yield DP309.at(file, key_line(variable, "value"),
                            f"container {name!r}: env {var} has a literal value instead of valueFrom.secretKeyRef")
 
