@@ -350,7 +350,7 @@ def reference_markdown() -> str:
                 continue
             names = " / ".join(f"`{o}`" for o in [*param.opts, *param.secondary_opts])
             default = "" if param.default is None or (param.is_flag and not param.default) else f"{param.default}"
-            rows.append((names, getattr(param, "help", "") or "", default))
+            rows.append((names, (getattr(param, "help", "") or "").replace("\\[", "["), default))
         if rows:
             lines.extend(["| option | meaning | default |", "|---|---|---|"])
             lines.extend(f"| {a} | {b} | {c} |" for a, b, c in rows)
@@ -361,10 +361,10 @@ def reference_markdown() -> str:
 
 
 def inspect_doc(text: str | None) -> str:
-    """A command's docstring as Markdown paragraphs."""
+    """A command's docstring as Markdown paragraphs, with Rich's bracket escapes undone."""
     import inspect
 
-    return inspect.cleandoc(text or "")
+    return inspect.cleandoc(text or "").replace("\\[", "[")
 
 
 @app.command()
@@ -372,8 +372,8 @@ def lint(
     paths: Annotated[list[Path] | None, typer.Argument(help="Files or folders (a whole repository is fine).",
                                                        show_default=False)] = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="text, json or sarif.")] = "text",
-    severity: Annotated[str | None, typer.Option("--severity", help="Exit 1 when a finding at or above this "
-                                                 "remains: error, warning or info (default: [lint] in "
+    severity: Annotated[str | None, typer.Option("--severity", help="Report, and exit 1 on, findings at or above "
+                                                 "this: error, warning or info (default: \\[lint] in "
                                                  "dockpod.toml, else warning).")] = None,
     k8s_version: Annotated[str | None, typer.Option("--k8s-version", help="Kubernetes version of the schemas, "
                                                     "e.g. 1.37.")] = None,
@@ -387,11 +387,12 @@ def lint(
     = None,
     list_rules: Annotated[bool, typer.Option("--list-rules", help="List every rule and exit.")] = False,
 ) -> None:
-    """Lint Dockerfiles, compose files, Kubernetes manifests, Helm values and container tasks in DAGs.
+    r"""Lint Dockerfiles, compose files, Kubernetes manifests, Helm values and container tasks in DAGs.
 
     Files are found by name and content. Each finding has file:line, a rule id, a severity, the
-    message and the fix; `# dockpod: ignore[ID] reason` on (or above) a line silences one rule there.
-    Configuration: [lint] in dockpod.toml. Exit 1 when a finding at or above --severity remains.
+    message and the fix; `# dockpod: ignore\[ID] reason` on (or above) a line silences one rule there.
+    Configuration: \[lint] in dockpod.toml. Findings below --severity are not shown; exit 1 when one at
+    or above it remains.
     """
     from dockpod.lint import Severity, all_rules, lint_paths, load_config, to_json, to_sarif, to_text
 
@@ -432,6 +433,7 @@ def lint(
                                     progress=lambda done, total: bar.update(job, completed=done, total=total))
     except DockpodError as exc:
         _fail(str(exc))
+    report.findings = report.failing()  # what is below the threshold is not shown either
     sys.stdout.write({"text": to_text, "json": to_json, "sarif": to_sarif}[fmt](report))
     summary = report.summary()
     for path in report.fixed:

@@ -213,7 +213,7 @@ def _base_images(file: LintFile, dockerfile: Dockerfile) -> Iterator[Finding]:
         if ref.digest is None and (ref.tag is None or ref.tag == "latest"):
             what = "has no tag, so it means :latest" if ref.tag is None else "uses the latest tag"
             yield DP102.at(file, stage.instruction.line, f"base image {image}{origin} {what}")
-        if ref.digest is None and ref.registry in LOCAL_REGISTRIES:
+        elif ref.digest is None and ref.registry in LOCAL_REGISTRIES:  # a tag that is not latest: pin it
             yield DP103.at(file, stage.instruction.line, f"base image {image}{origin} is pinned by tag only; "
                            "the local registry can give its digest")
 

@@ -3,7 +3,7 @@
 ARG BUILDER=localhost:5000/dockpod/debian
 ARG AIRFLOW_IMAGE=apache/airflow:3.3
 
-# expect-below: DP102 DP103 (judged by the ARG's default; the build stage's caches are not shipped)
+# expect-below: DP102 (no DP103: latest is no pin to keep; judged by the ARG's default; the build stage's caches are not shipped)
 FROM ${BUILDER} AS build
 RUN apt-get update && apt-get install -y --no-install-recommends gcc=4:12.2.0-3 \
     && rm -rf /var/lib/apt/lists/*
