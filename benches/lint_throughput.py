@@ -89,11 +89,6 @@ _CONTROL_PLANE = Cover(reason="control-plane flags (kube-apiserver, kubelet, etc
 _PSP = Cover(reason="PodSecurityPolicy was removed in Kubernetes 1.25; dockpod reports the object itself "
              "as DP301 (no schema)", rules=("DP301",))
 
-_HOST_NS = ("hostNetwork, hostPID and hostIPC are not checked (the baseline Pod Security Standard forbids them): "
-            "propose a rule (error, like DP305) for a pod spec that sets any of them to true")
-_CAPS_ADD = ("capabilities.add is not checked: DP304 asks drop ALL, and a capability added back after it passes "
-             "(the restricted Pod Security Standard allows only NET_BIND_SERVICE): propose adding it to DP304")
-
 #: checkov check id -> dockpod's cover. The data of the comparison table.
 CHECKOV_MAP: dict[str, Cover] = {
     **{f"CKV_K8S_{n}": _PSP for n in (1, 2, 3, 4, 5, 6, 7, 24, 32, 36)},
@@ -109,28 +104,24 @@ CHECKOV_MAP: dict[str, Cover] = {
     "CKV_K8S_14": Cover(("DP306",)),
     "CKV_K8S_15": Cover(reason="imagePullPolicy Always is not asked: with pinned tags (DP306) IfNotPresent is right"),
     "CKV_K8S_16": Cover(("DP305",), security=True),
-    "CKV_K8S_17": Cover(security=True, gap=_HOST_NS),
-    "CKV_K8S_18": Cover(security=True, gap=_HOST_NS),
-    "CKV_K8S_19": Cover(security=True, gap=_HOST_NS),
+    "CKV_K8S_17": Cover(("DP312",), "hostPID", security=True),
+    "CKV_K8S_18": Cover(("DP312",), "hostIPC", security=True),
+    "CKV_K8S_19": Cover(("DP312",), "hostNetwork", security=True),
     "CKV_K8S_20": Cover(("DP304",), "allowPrivilegeEscalation", security=True),
     "CKV_K8S_21": Cover(reason="the namespace is chosen at apply time (kubectl -n, kustomize, Helm); "
                         "a manifest without one is the norm"),
     "CKV_K8S_22": Cover(reason="readOnlyRootFilesystem is not asked: it is not in the restricted Pod Security "
                         "Standard, and task images often write to their filesystem", security=True),
     "CKV_K8S_23": Cover(("DP304",), "runAs", security=True),
-    "CKV_K8S_25": Cover(security=True, gap=_CAPS_ADD),
-    "CKV_K8S_26": Cover(security=True, gap="hostPort is not checked (the baseline Pod Security Standard allows "
-                        "none by default): propose a finding per container port with a hostPort"),
+    "CKV_K8S_25": Cover(("DP304",), "capabilities add", security=True),
+    "CKV_K8S_26": Cover(("DP313",), security=True),
     "CKV_K8S_27": Cover(("DP307",), "hostPath", security=True),
-    "CKV_K8S_28": Cover(("DP304",), "capabilities", security=True,
-                        reason="dockpod asks drop ALL; a NET_RAW added back after drop ALL is not seen"),
+    "CKV_K8S_28": Cover(("DP304",), "capabilities", security=True),
     "CKV_K8S_29": Cover(("DP304",), security=True,
                         reason="dockpod judges the effective settings (pod or container), not where they are "
                         "written: a pod without a pod-level securityContext whose containers are hardened is fine"),
     "CKV_K8S_30": Cover(("DP304",), security=True),
-    "CKV_K8S_31": Cover(security=True, gap="seccompProfile is not checked, though the restricted Pod Security "
-                        "Standard that DP304 cites requires RuntimeDefault or Localhost (pod or container): propose "
-                        "adding it to DP304's list"),
+    "CKV_K8S_31": Cover(("DP314",), security=True),
     "CKV_K8S_33": Cover(reason="the Kubernetes dashboard image: not a task or app manifest"),
     "CKV_K8S_34": Cover(reason="Tiller (Helm 2): gone since 2020"),
     "CKV_K8S_35": Cover(reason="checkov prefers secrets as files over secretKeyRef env vars; dockpod asks for "
@@ -139,7 +130,7 @@ CHECKOV_MAP: dict[str, Cover] = {
     "CKV_K8S_38": Cover(("DP308",), security=True,
                         reason="a pod with its own serviceAccountName is taken to call the API (an Airflow "
                         "scheduler or worker launching pods), so its token is not flagged"),
-    "CKV_K8S_39": Cover(security=True, gap=_CAPS_ADD),
+    "CKV_K8S_39": Cover(("DP304",), "SYS_ADMIN", security=True),
     "CKV_K8S_40": Cover(("DP304",), "runAs", security=True,
                         reason="dockpod asks a non-root user, not a UID above 10000 (host UID overlap matters only "
                         "with hostPath or without user namespaces)"),
