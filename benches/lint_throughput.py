@@ -584,8 +584,8 @@ def run_loop(k8s: list[Path], docker: list[Path], version: str, sample: int, cwd
 
 def run_dockpod_cli(root: Path, cwd: Path) -> dict[str, Any]:
     dockpod = Path(sys.executable).with_name("dockpod")
-    done = subprocess.run([str(dockpod), "lint", str(root), "--format", "json"], capture_output=True, text=True,
-                          cwd=cwd, check=False)
+    command = [str(dockpod), "lint", str(root), "--format", "json", "--severity", "info"]  # every finding shown
+    done = subprocess.run(command, capture_output=True, text=True, cwd=cwd, check=False)
     if done.returncode not in (0, 1):
         raise RuntimeError(f"dockpod lint failed ({done.returncode}): {done.stderr[-2000:]}")
     return json.loads(done.stdout)

@@ -9,6 +9,7 @@ shapes: how a translated value is spelled in the new call.
 from __future__ import annotations
 
 import ast
+import functools
 import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -78,10 +79,20 @@ class CallReport:
     verdict: str
     action: str  # "migrated" or "left"
     reasons: tuple[str, ...] = ()
-    #: Source text of a migrated call before and after the rewrite (empty for a call left as it was);
-    #: before, with the DAG's default_args it reads written in, as DockerOperator sees the call.
-    before: str = field(default="", repr=False, compare=False)
-    after: str = field(default="", repr=False, compare=False)
+    #: The migrated call before and after the rewrite (None for a call left as it was); before, with the
+    #: DAG's default_args it reads written in, as DockerOperator sees the call. Their text is made on demand.
+    before_node: cst.CSTNode | None = field(default=None, repr=False, compare=False)
+    after_node: cst.CSTNode | None = field(default=None, repr=False, compare=False)
+
+    @functools.cached_property
+    def before(self) -> str:
+        """Source text of the call before the rewrite ("" for a call left as it was)."""
+        return code(self.before_node) if self.before_node is not None else ""
+
+    @functools.cached_property
+    def after(self) -> str:
+        """Source text of the call after the rewrite ("" for a call left as it was)."""
+        return code(self.after_node) if self.after_node is not None else ""
 
 
 @dataclass
@@ -92,6 +103,35 @@ class _Args:
     values: dict[str, object] = field(default_factory=dict)
     opaque: list[str] = field(default_factory=list)
     positional: bool = False
+
+
+def _closes_on_line(line: str, column: int) -> bool:
+    """Whether the call that starts at ``column`` of ``line`` also ends on it (brackets balance, outside strings).
+
+    A cheap pre-check before measuring a call's text; an unsure answer (a string spanning lines) is True.
+    """
+    depth, quote, index = 0, "", column
+    while index < len(line):
+        char = line[index]
+        if quote:
+            if char == "\\":
+                index += 1
+            elif line.startswith(quote, index):
+                index += len(quote) - 1
+                quote = ""
+        elif char in "\"'":
+            quote = line[index:index + 3] if line[index:index + 3] in ('"""', "'''") else char
+            index += len(quote) - 1
+        elif char == "#":
+            break
+        elif char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+            if depth == 0:
+                return True
+        index += 1
+    return bool(quote)
 
 
 class CannotRewrite(Exception):
@@ -478,7 +518,7 @@ class DockerCallCodemod(cst.CSTTransformer):
                 review = [f"review: {reason}" for reason in verdict.reasons] if verdict.verdict == "review" else []
                 self._note([*review, *notes])
                 self.reports.append(CallReport(line, task_id, verdict.verdict, "migrated", verdict.reasons,
-                                               before=code(effective), after=code(new)))
+                                               before_node=effective, after_node=new))
                 self._migrated_at.add((line, column))
                 return new
         reasons = verdict.reasons or ("positional arguments: DockerOperator takes keyword arguments only.",)
@@ -493,7 +533,10 @@ class DockerCallCodemod(cst.CSTTransformer):
             return new
         if self._line_length is None:
             self._line_length = line_length(self.path)
-        if fits(lines[line - 1], column, code(original), code(new), self._line_length):
+        text = lines[line - 1]
+        if not _closes_on_line(text, column):
+            return new  # a call written over several lines keeps its layout: nothing to measure
+        if fits(text, column, code(original), code(new), self._line_length):
             return new
         return one_argument_per_line(new)
 
