@@ -162,7 +162,7 @@ def _unknown_keys(node: Any, path: tuple[str, ...] = ()) -> list[str]:
     found = []
     if isinstance(node, list):
         for item in node:
-            found += _unknown_keys(item, path + ("[]",))
+            found += _unknown_keys(item, (*path, "[]"))
         return found
     if not isinstance(node, dict):
         return found
@@ -171,9 +171,9 @@ def _unknown_keys(node: Any, path: tuple[str, ...] = ()) -> list[str]:
         return found
     for key, value in node.items():
         if key not in known:
-            found.append(".".join(path + (key,)))
+            found.append(".".join((*path, key)))
         else:
-            found += _unknown_keys(value, path + (key,))
+            found += _unknown_keys(value, (*path, key))
     return found
 
 
