@@ -27,7 +27,9 @@ help: ## List the targets
 setup: ## Install and start everything (apt packages, dockerd, registry, base image, .venv)
 	bash scripts/setup.sh
 
-image: setup ## Build the demo ETL image and push it to the local registry
+AIRFLOW_IMAGE := $(REGISTRY)/dockpod/airflow:3.3.2
+
+image: setup ## Build the demo ETL and the Airflow images and push them to the local registry
 	@# Classic builder: there is no BuildKit/buildx on these machines (see deploy/images/etl/README.md).
 	@# The build log goes to a file; on failure its tail is shown.
 	@mkdir -p build; start=$$(date +%s); \
@@ -42,6 +44,8 @@ image: setup ## Build the demo ETL image and push it to the local registry
 	fi; \
 	echo "image: $(ETL_IMAGE) built and pushed ($$(docker image inspect -f '{{.Size}}' $(ETL_IMAGE) \
 	  | awk '{ printf "%.0f MB", $$1 / 1e6 }'), $$(( $$(date +%s) - start ))s)" >&2
+	@# The Airflow image: host-built wheelhouse (cached), classic build, skipped when its inputs are unchanged.
+	AIRFLOW_IMAGE=$(AIRFLOW_IMAGE) bash scripts/build-airflow-image.sh
 
 demo: image ## Run the portable_pipeline demo (DockerOperator, then the same tasks as pods)
 	$(PY) -m dockpod.demo
