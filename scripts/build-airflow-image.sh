@@ -4,7 +4,7 @@
 #      from constraints.txt (the same pins as .venv) and cached in
 #      $DOCKPOD_CACHE_DIR/wheelhouse-airflow-<hash of constraints.txt and pyproject.toml>.
 #   2. dockpod's own wheel (pip wheel --no-deps .).
-#   3. Both copied (hard-linked where possible) into deploy/images/airflow/wheels/ (gitignored), then
+#   3. Both copied (hard-linked where possible) into deploy/images/airflow/wheels/{deps,dockpod} (gitignored), then
 #      `docker build` with the classic builder: the build needs no PyPI access.
 # Skipped when an image with the same inputs exists: their digest is the image's label io.dockpod.build.stamp
 # (Dockerfile, entrypoint, health check, wheelhouse hash, dockpod's sources, base image id).
@@ -73,12 +73,13 @@ if [[ ! -f "$wheelhouse/.complete" ]]; then
 fi
 
 # 2.-3. The build context's wheels/ folder: the wheelhouse plus a fresh wheel of dockpod.
+#        wheels/deps (the build stage's layer, cached by Docker while the pins stay) and wheels/dockpod.
 rm -rf "$CONTEXT/wheels"
-mkdir -p "$CONTEXT/wheels"
-cp -l "$wheelhouse"/*.whl "$wheelhouse/constraints.txt" "$CONTEXT/wheels/" 2>/dev/null \
-  || cp "$wheelhouse"/*.whl "$wheelhouse/constraints.txt" "$CONTEXT/wheels/"
+mkdir -p "$CONTEXT/wheels/deps" "$CONTEXT/wheels/dockpod"
+cp -l "$wheelhouse"/*.whl "$wheelhouse/constraints.txt" "$CONTEXT/wheels/deps/" 2>/dev/null \
+  || cp "$wheelhouse"/*.whl "$wheelhouse/constraints.txt" "$CONTEXT/wheels/deps/"
 echo "--- pip wheel --no-deps ." >>"$LOG"
-pip_quiet wheel --progress-bar off --no-deps --wheel-dir "$CONTEXT/wheels" . \
+pip_quiet wheel --progress-bar off --no-deps --wheel-dir "$CONTEXT/wheels/dockpod" . \
   || die "pip wheel of dockpod itself failed; see $LOG"
 
 # 4. Build (classic builder) and push.
