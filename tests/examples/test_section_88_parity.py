@@ -7,6 +7,7 @@ compared aspect must be equal. 88_03_03 and 88_09_0x check their parity in their
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,17 @@ EXAMPLES = ["88_05_01_container_logs", "88_05_02_container_shell", "88_05_03_con
             "88_05_05_common_issues"]
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(autouse=True)
+def _remove_the_examples_named_volumes():
+    """The examples' named volumes (PersistentVolumeClaims in the pod leg) outlive a run by design: not a test's."""
+    yield
+    for tool in ("docker", "podman"):
+        names = subprocess.run([tool, "volume", "ls", "-q"], capture_output=True, text=True).stdout.split()
+        ours = [n for n in names if n.startswith(("dockpod-88-", "dockpod_88_"))]
+        if ours:
+            subprocess.run([tool, "volume", "rm", "-f", *ours], capture_output=True)
 
 
 @pytest.mark.parametrize("stem", EXAMPLES)
