@@ -40,7 +40,7 @@ def _run(*args: str, env: dict[str, str] | None = None, check: bool = True) -> s
 @pytest.fixture(scope="module", autouse=True)
 def image() -> str:
     if shutil.which("docker") is None or _docker("info", check=False, timeout=20).returncode != 0:
-        pytest.skip("no Docker engine answers; run make setup")
+        pytest.fail("no Docker engine answers (start it with `make setup`): these tests need the real engine")
     if _docker("image", "inspect", IMAGE, check=False).returncode != 0:
         build = subprocess.run(["bash", str(REPO / "scripts" / "build-airflow-image.sh")], capture_output=True,
                                text=True, timeout=1800, check=False)

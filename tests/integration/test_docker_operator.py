@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+import registry_harness
 from airflow_harness import run_dag
 
 pytestmark = pytest.mark.integration
@@ -587,51 +588,21 @@ def test_a_secret_file_that_would_hide_a_system_directory_is_refused_at_parse_ti
 @pytest.fixture(scope="module")
 def auth_registry(tmp_path_factory):
     """A registry on a free loopback port with htpasswd auth, holding the ETL image; yields its address."""
-    import socket
-    import warnings
+    import docker
 
-    if shutil.which("docker-registry") is None:
-        pytest.fail("docker-registry is not installed (make setup installs it)")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
+    with registry_harness.auth_registry(tmp_path_factory.mktemp("registry")) as address:
+        image = f"{address}/dockpod/etl:auth-test"
         try:
-            import crypt
-        except ImportError:
-            pytest.fail("the crypt module (bcrypt for htpasswd) is not available in this Python")
-    folder = tmp_path_factory.mktemp("registry")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    (folder / "htpasswd").write_text(f"tester:{crypt.crypt('pw-123456', crypt.mksalt(crypt.METHOD_BLOWFISH))}\n")
-    (folder / "config.yml").write_text(textwrap.dedent(f"""
-        version: 0.1
-        log: {{level: error}}
-        http: {{addr: 127.0.0.1:{port}}}
-        storage: {{filesystem: {{rootdirectory: {folder / "data"}}}}}
-        auth: {{htpasswd: {{realm: dockpod-test, path: {folder / "htpasswd"}}}}}
-    """))
-    server = subprocess.Popen(["docker-registry", "serve", str(folder / "config.yml")],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    address = f"127.0.0.1:{port}"
-    image = f"{address}/dockpod/etl:auth-test"
-    try:
-        import docker
-
-        client = docker.APIClient(version="1.41")
-        deadline = time.monotonic() + 20
-        while _docker("pull", f"{address}/none:0").stderr.find("no basic auth credentials") < 0:
-            assert time.monotonic() < deadline, "the test registry did not start"
-            time.sleep(0.2)
-        client.tag(ETL, f"{address}/dockpod/etl", "auth-test")
-        for line in client.push(f"{address}/dockpod/etl", "auth-test", stream=True, decode=True,
-                                auth_config={"username": "tester", "password": "pw-123456"}):
-            assert "error" not in line, line
-        _docker("rmi", image)
-        yield address, image
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-        _docker("rmi", image)
+            client = docker.APIClient(version="1.41")
+            client.tag(ETL, f"{address}/dockpod/etl", "auth-test")
+            for line in client.push(f"{address}/dockpod/etl", "auth-test", stream=True, decode=True,
+                                    auth_config={"username": registry_harness.USER,
+                                                 "password": registry_harness.PASSWORD}):
+                assert "error" not in line, line
+            _docker("rmi", image)
+            yield address, image
+        finally:
+            _docker("rmi", image)
 
 
 def test_pull_that_needs_a_login_says_so_and_docker_conn_id_logs_in(auth_registry, monkeypatch):

@@ -13,13 +13,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 import uuid
 from pathlib import Path
 
 import pytest
 
+import registry_harness
 from dockpod.doctor import doctor
 
 pytestmark = pytest.mark.integration
@@ -215,46 +215,16 @@ def test_image_present_and_pullable():
 
 @pytest.fixture(scope="module")
 def auth_registry(tmp_path_factory):
-    """A registry with htpasswd auth on a free loopback port (the approach of test_docker_operator.py)."""
-    import socket
-    import warnings
-
-    if shutil.which("docker-registry") is None:
-        pytest.fail("docker-registry is not installed (make setup installs it)")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        import crypt
-    folder = tmp_path_factory.mktemp("registry")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    (folder / "htpasswd").write_text(f"tester:{crypt.crypt('pw-123456', crypt.mksalt(crypt.METHOD_BLOWFISH))}\n")
-    (folder / "config.yml").write_text(textwrap.dedent(f"""
-        version: 0.1
-        log: {{level: error}}
-        http: {{addr: 127.0.0.1:{port}}}
-        storage: {{filesystem: {{rootdirectory: {folder / "data"}}}}}
-        auth: {{htpasswd: {{realm: dockpod-test, path: {folder / "htpasswd"}}}}}
-    """))
-    server = subprocess.Popen(["docker-registry", "serve", str(folder / "config.yml")],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        address = f"127.0.0.1:{port}"
-        deadline = time.monotonic() + 20
-        while "no basic auth credentials" not in _run("docker", "pull", f"{address}/none:0").stderr:
-            assert time.monotonic() < deadline, "the test registry did not start"
-            time.sleep(0.2)
+    """A registry with htpasswd auth on a free loopback port (tests/registry_harness.py)."""
+    with registry_harness.auth_registry(tmp_path_factory.mktemp("registry")) as address:
         yield address
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 def test_auth_required(auth_registry):
     finding = doctor(f"image:{auth_registry}/dockpod/etl:1.0")
     assert finding.cause == "auth_required", finding
     assert f"the registry {auth_registry} requires authentication" in finding.message
-    assert "pw-123456" not in str(finding)
+    assert registry_harness.PASSWORD not in str(finding)
 
 
 def test_the_operator_and_doctor_agree_on_a_pull_failure(tmp_path):

@@ -88,7 +88,16 @@ def _load(path: str, _mtime: float) -> dict[str, Any]:
 
 
 def template_parts(path: str) -> TemplateParts:
-    """Read the template at ``path`` into :class:`TemplateParts`."""
+    """Read the template at ``path`` into :class:`TemplateParts`.
+
+    Read and validated once per version of the file: every DAG parse of every task using it asks again.
+    """
+    full = os.path.abspath(os.path.expanduser(path))
+    return _parts(full, os.path.getmtime(full) if os.path.exists(full) else 0)
+
+
+@functools.cache
+def _parts(path: str, _mtime: float) -> TemplateParts:
     pod_spec = load_template(path)["spec"]
     unknown = sorted(set(pod_spec) - SCHEDULING)
     if unknown:
