@@ -62,8 +62,8 @@ fi
 if [[ ! -f "$wheelhouse/.complete" ]]; then
   rm -rf "$wheelhouse" "$wheelhouse.partial"
   t0=$SECONDS
-  echo "--- pip wheel -c constraints.txt '.[airflow]' -> $wheelhouse" >>"$LOG"
-  pip_quiet wheel --progress-bar off --wheel-dir "$wheelhouse.partial" -c constraints.txt '.[airflow]' \
+  echo "--- pip wheel -c constraints.txt '.[airflow,postgres,celery]' -> $wheelhouse" >>"$LOG"
+  pip_quiet wheel --progress-bar off --wheel-dir "$wheelhouse.partial" -c constraints.txt '.[airflow,postgres,celery]' \
     || die "pip wheel of the Airflow image's packages failed; see $LOG (is PyPI reachable?)"
   rm -f "$wheelhouse.partial"/dockpod-*.whl
   cp constraints.txt "$wheelhouse.partial/constraints.txt"

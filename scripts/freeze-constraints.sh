@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerate constraints.txt, the pins of every package that `pip install -e '.[airflow,dev]'` brings in
+# Regenerate constraints.txt, the pins of every package that `pip install -e '.[airflow,postgres,celery,dev]'` brings in
 # (Airflow's upstream constraints file cannot be fetched here, so the project keeps its own).
 # It installs the project into a throwaway venv and freezes it, excluding dockpod itself.
 #   bash scripts/freeze-constraints.sh          keep the current pins, add pins for new dependencies
@@ -24,17 +24,17 @@ if ((fresh == 0)) && [[ -f constraints.txt ]]; then
 fi
 
 python3 -m venv "$tmp/venv"
-if ! "$tmp/venv/bin/pip" install --progress-bar off "${constraint[@]}" -e '.[airflow,dev]' >"$tmp/pip.log" 2>&1; then
+if ! "$tmp/venv/bin/pip" install --progress-bar off "${constraint[@]}" -e '.[airflow,postgres,celery,dev]' >"$tmp/pip.log" 2>&1; then
   tail -n 20 "$tmp/pip.log" >&2
   if ((${#constraint[@]})); then
     echo "freeze-constraints: install with the current pins failed; retry with --fresh" >&2
   else
-    echo "freeze-constraints: pip install -e '.[airflow,dev]' failed; fix pyproject.toml and retry" >&2
+    echo "freeze-constraints: pip install -e '.[airflow,postgres,celery,dev]' failed; fix pyproject.toml and retry" >&2
   fi
   exit 1
 fi
 {
-  echo "# Pins for every package that 'pip install -e .[airflow,dev]' brings in (Python 3.11, Linux x86_64)."
+  echo "# Pins for every package that 'pip install -e .[airflow,postgres,celery,dev]' brings in (Python 3.11, Linux x86_64)."
   echo "# Airflow's upstream constraints file cannot be fetched here, so the project keeps its own."
   echo "# Regenerate with: bash scripts/freeze-constraints.sh [--fresh]"
   "$tmp/venv/bin/pip" freeze --exclude-editable | grep -v -i -E '^(dockpod==|-e )' | LC_ALL=C sort -f

@@ -381,9 +381,9 @@ step_venv() {
     python3 -m venv "$VENV" >"$log" 2>&1 || die "python3 -m venv failed; apt-get install python3-venv" "$log"
   fi
   rm -f "$VENV_STAMP"
-  (cd "$REPO_ROOT" && "$VENV/bin/python" -m pip install --progress-bar off -c constraints.txt -e '.[airflow,dev]') \
+  (cd "$REPO_ROOT" && "$VENV/bin/python" -m pip install --progress-bar off -c constraints.txt -e '.[airflow,postgres,celery,dev]') \
     >"$log" 2>&1 \
-    || die "pip install -e '.[airflow,dev]' failed; see $log (a new dependency? run scripts/freeze-constraints.sh)" "$log"
+    || die "pip install -e '.[airflow,postgres,celery,dev]' failed; see $log (a new dependency? run scripts/freeze-constraints.sh)" "$log"
   echo "$want" >"$VENV_STAMP"
   STEP_NOTE="installed"
 }

@@ -7,6 +7,8 @@ The component is read from PID 1's command line (the entrypoint execs ``airflow 
   answer 200 with the metadatabase reported healthy;
 - ``scheduler``, ``triggerer``, ``dag-processor``: ``airflow jobs check --local`` for the job type finds a
   live heartbeat of this host's job;
+- ``celery worker``: the worker answers a Celery ping addressed to this host's node
+  (``celery@$HOSTNAME``) through the broker;
 - anything else (one-shot commands such as ``version`` or ``db migrate``, a shell): healthy while it runs.
 
 Exit 0 healthy, 1 unhealthy, with one line saying why (``docker inspect`` shows it).
@@ -64,6 +66,23 @@ def check_job(name: str) -> tuple[bool, str]:
     return result.returncode == 0, f"{name}: {' '.join(command)} exited {result.returncode}: {last[0][:200]}"
 
 
+CELERY_APP = "airflow.providers.celery.executors.celery_executor.app"
+
+
+def is_celery_worker(cmdline: list[str]) -> bool:
+    """``airflow celery worker`` before Celery renames the process, ``[celeryd: celery@HOST:MainProcess]`` after."""
+    words = " ".join(cmdline).split()
+    return "[celeryd:" in words or ("celery" in words and "worker" in words)
+
+
+def check_celery_worker() -> tuple[bool, str]:
+    node = f"celery@{os.environ.get('HOSTNAME') or os.uname().nodename}"
+    command = ["celery", "--app", CELERY_APP, "inspect", "ping", "--destination", node, "--timeout", "10"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+    last = (result.stdout + result.stderr).strip().splitlines()[-1:] or [""]
+    return result.returncode == 0, f"celery worker: ping of {node} exited {result.returncode}: {last[0][:200]}"
+
+
 def main() -> int:
     try:
         cmdline = Path("/proc/1/cmdline").read_bytes().decode(errors="replace").split("\0")
@@ -75,6 +94,8 @@ def main() -> int:
         healthy, why = check_api_server()
     elif name in JOB_TYPES:
         healthy, why = check_job(name)
+    elif is_celery_worker(cmdline):
+        healthy, why = check_celery_worker()
     else:
         healthy, why = True, f"no health check for {' '.join(cmdline).strip() or 'PID 1'}: healthy while running"
     print(f"healthcheck: {'healthy' if healthy else 'UNHEALTHY'}: {why}")
