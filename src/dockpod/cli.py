@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from dockpod.errors import DockpodError
+from dockpod.scaffold._table import EXECUTORS as SCAFFOLD_EXECUTORS  # plain data: no Jinja2 imported
+from dockpod.scaffold._table import GROUPS as SCAFFOLD_GROUPS
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -580,6 +582,83 @@ def reap(
               highlight=False)
     if failed:
         raise typer.Exit(1)
+
+
+_SCAFFOLD_EXECUTORS = ", ".join(SCAFFOLD_EXECUTORS)
+_SCAFFOLD_GROUPS = ", ".join(name for name, group in SCAFFOLD_GROUPS.items() if not group.always)
+SCAFFOLD_STATUS = {"new": ("[green]new[/]", "[green]would create[/]"),
+                   "unchanged": ("[dim]unchanged[/]", "[dim]unchanged[/]"),
+                   "mode": ("[cyan]made executable[/]", "[cyan]would make executable[/]"),
+                   "overwrite": ("[yellow]overwritten[/]", "[yellow]would overwrite[/]"),
+                   "conflict": ("[bold red]conflict[/]", "[bold red]conflict[/]")}
+
+
+@app.command()
+def scaffold(
+    project_dir: Annotated[Path, typer.Argument(help="The project's folder; files go under its deploy/.",
+                                                show_default=False)],
+    executor: Annotated[str, typer.Option("--executor", help=f"{_SCAFFOLD_EXECUTORS}: the executor of the prod "
+                                          "and enterprise Helm values and of the raw manifests.")] = "celery",
+    workers: Annotated[int | None, typer.Option("--workers", help="Celery worker replicas (default: 3 in the Helm "
+                                                "values, 2 in deploy/k8s/worker.yaml).", show_default=False)] = None,
+    base_image: Annotated[str, typer.Option("--base-image", help="Default of the Dockerfile's ARG BASE_IMAGE.")]
+    = "apache/airflow:3.3.2",
+    registry: Annotated[str, typer.Option("--registry", help="Registry host (and port) of the Airflow image "
+                                          "REGISTRY/PROJECT/airflow:3.3.2.")] = "registry.example.com",
+    project: Annotated[str | None, typer.Option("--project", help="The image's project name (default: a slug of "
+                                                "PROJECT_DIR's name).", show_default=False)] = None,
+    with_groups: Annotated[list[str] | None, typer.Option("--with", help="Groups to write besides the image, "
+                                                          f"comma-separated or repeated: {_SCAFFOLD_GROUPS} "
+                                                          "(default: all).",
+                                                          show_default=False)] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite files whose content differs.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would be written; write nothing.")] = False,
+) -> None:
+    """Write deployment assets for a project: the Airflow image, Helm values and raw Kubernetes manifests.
+
+    Files come from templates in the package (docs/scaffold.md lists them). An existing file with other
+    content is never overwritten without --force: the conflicts are listed, nothing is written, and the
+    exit code is 1. Identical files are reported unchanged, so a second run changes nothing.
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    from dockpod.scaffold import GROUPS, ScaffoldOptions
+    from dockpod.scaffold import scaffold as write_assets
+
+    try:
+        groups = tuple(with_groups) if with_groups is not None else tuple(GROUPS)
+        options = ScaffoldOptions(executor=executor, workers=workers, base_image=base_image, registry=registry,
+                                  project=project, groups=groups)
+        result = write_assets(project_dir, options, force=force, dry_run=dry_run)
+    except DockpodError as exc:
+        _fail(str(exc))
+    preview = dry_run or bool(result.conflicts)
+    title = f"dockpod scaffold {project_dir}: image {result.options.image}"
+    if dry_run:
+        title += " (dry run: nothing written)"
+    elif result.conflicts:
+        title += " (conflicts: nothing written)"
+    table = Table(title=title)
+    table.add_column("path", overflow="fold")
+    table.add_column("status")
+    for item in result.files:
+        table.add_row(escape(item.path) + (" [dim](executable)[/]" if item.executable else ""),
+                      SCAFFOLD_STATUS[item.status][preview])
+    out = Console()
+    (out if out.is_terminal else Console(width=200)).print(table)
+    if result.conflicts:
+        names = ", ".join(item.path for item in result.conflicts)
+        _fail(f"{len(result.conflicts)} file(s) exist with other content ({names}); nothing was written. Move "
+              "them away, or run again with --force to overwrite them.", code=1)
+    counts = {status: sum(1 for f in result.files if f.status == status) for status in SCAFFOLD_STATUS}
+    verb = "would be written" if dry_run else "written"
+    err.print(f"{counts['new'] + counts['overwrite'] + counts['mode']} file(s) {verb}, {counts['unchanged']} "
+              "unchanged.", highlight=False)
+    if not dry_run:
+        err.print("next:", highlight=False)
+        for command in result.next_commands:
+            err.print(f"  {escape(command)}", highlight=False)
 
 
 @app.command()

@@ -10,7 +10,8 @@ from pathlib import Path
 from dockpod.errors import DockpodError
 from dockpod.scaffold._table import EXECUTORS, GROUPS
 
-__all__ = ["DEFAULT_BASE_IMAGE", "DEFAULT_REGISTRY", "ScaffoldOptions", "parse_groups", "project_slug"]
+__all__ = ["DEFAULT_BASE_IMAGE", "DEFAULT_REGISTRY", "REPOSITORY_OPTIONS", "ScaffoldOptions", "parse_groups",
+           "project_slug", "repository_command"]
 
 DEFAULT_BASE_IMAGE = "apache/airflow:3.3.2"
 DEFAULT_REGISTRY = "registry.example.com"
@@ -100,3 +101,16 @@ def project_slug(project_dir: Path) -> str:
 def _either(names: Iterable[str]) -> str:
     items = list(names)
     return ", ".join(items[:-1]) + f" or {items[-1]}" if len(items) > 1 else items[0]
+
+
+#: The options that reproduce dockpod's own deploy/ from the templates (the drift test and the re-sync use them).
+REPOSITORY_OPTIONS = ScaffoldOptions(executor="celery", registry="registry.example.com", project="dockpod",
+                                     base_image="localhost:5000/dockpod/debian:bookworm", groups=("helm", "k8s"))
+
+
+def repository_command() -> str:
+    """The ``dockpod scaffold`` command that rewrites this repository's deploy/ from the templates."""
+    o = REPOSITORY_OPTIONS
+    groups = ",".join(g for g in o.groups if not GROUPS[g].always)
+    return (f"dockpod scaffold . --force --executor {o.executor} --registry {o.registry} --project {o.project} "
+            f"--base-image {o.base_image} --with {groups}")
