@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import typer
 from ruamel.yaml import YAML
 from typer.testing import CliRunner
 
@@ -70,7 +71,7 @@ def test_importing_the_scaffold_leaves_jinja2_for_the_first_render():
 
 
 def test_the_cli_defaults_are_the_library_defaults():
-    params = {p.name: p.default for p in __import__("typer").main.get_command(app).commands["scaffold"].params}
+    params = {p.name: p.default for p in typer.main.get_command(app).commands["scaffold"].params}
     assert params["executor"] == ScaffoldOptions().executor
     assert params["base_image"] == DEFAULT_BASE_IMAGE and params["registry"] == DEFAULT_REGISTRY
 
