@@ -7,7 +7,11 @@
 #      last error. Bounded: at most MAX_COUNT * (TIMEOUT + SLEEP_TIME) seconds.
 #   2. Runs `airflow db migrate` only when _AIRFLOW_DB_MIGRATE=true (one container of a deployment does it,
 #      e.g. an init job), never by default.
-#   3. Execs the command: an Airflow subcommand (`api-server`, `scheduler`, `version`...) runs as
+#   3. Copies DOCKPOD_AUTH_PASSWORDS_FILE (a read-only secret: {"user": "password"} JSON) to the writable path
+#      SimpleAuthManager reads (AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE, default
+#      $AIRFLOW_HOME/simple_auth_manager_passwords.json.generated), mode 0600: Airflow opens that file read-write,
+#      which a secret mount refuses.
+#   4. Execs the command: an Airflow subcommand (`api-server`, `scheduler`, `version`...) runs as
 #      `airflow ARGS`; `bash`, `python`, `airflow`, `celery` or an absolute path runs as given.
 # The variable names are the official apache/airflow image's, so compose files work with either image.
 set -euo pipefail
@@ -53,6 +57,13 @@ case "${_AIRFLOW_DB_MIGRATE:-false}" in
   false | False | FALSE | 0 | "") ;;
   *) log "_AIRFLOW_DB_MIGRATE must be true or false, not '${_AIRFLOW_DB_MIGRATE}'"; exit 2 ;;
 esac
+
+if [[ -n "${DOCKPOD_AUTH_PASSWORDS_FILE:-}" ]]; then
+  target="${AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE:-${AIRFLOW_HOME:-/opt/airflow}/simple_auth_manager_passwords.json.generated}"
+  [[ -r "$DOCKPOD_AUTH_PASSWORDS_FILE" ]] \
+    || { log "DOCKPOD_AUTH_PASSWORDS_FILE=$DOCKPOD_AUTH_PASSWORDS_FILE cannot be read by uid $(id -u); check the secret's owner"; exit 1; }
+  install -m 0600 "$DOCKPOD_AUTH_PASSWORDS_FILE" "$target"
+fi
 
 if (($# == 0)); then
   set -- version
