@@ -119,7 +119,8 @@ def _compose(project: str, env: dict[str, str], *args: str, timeout: int = 300) 
     import subprocess
 
     done = subprocess.run(["docker", "compose", "-p", project, "-f", str(ASSETS / "compose.yaml"), *args],
-                          capture_output=True, text=True, env=env, timeout=timeout, check=False)
+                          capture_output=True, text=True, env=env, timeout=timeout, check=False,
+                          stdin=subprocess.DEVNULL)
     if done.returncode != 0:
         raise RuntimeError(f"docker compose {args[0]} failed ({done.returncode}): {done.stderr.strip()[-800:]}")
     return done.stdout
