@@ -34,9 +34,8 @@ Checklist items covered
 
 Run it
     AIRFLOW_ENVIRONMENT=local airflow dags test 88_02_03_volume_configuration
-    By hand: cd examples/section_88/assets/88_02_03_volume_configuration &&
-    AIRFLOW_JWT_SECRET=$(openssl rand -hex 32) docker compose up -d --wait && docker compose exec airflow
-    airflow dags test volume_demo --use-executor; docker compose down -v
+    By hand: cd examples/section_88/assets/88_02_03_volume_configuration && docker compose up -d --wait &&
+    docker compose exec airflow airflow dags test volume_demo --use-executor; docker compose down -v
     (tests/examples/test_88_02_03_volume_configuration.py runs the DAG and checks every object is removed.)
 """
 
@@ -125,11 +124,10 @@ with DAG(
     def run_stack() -> dict[str, Any]:
         """Run a task in the stack, recreate the container, check what persisted, run again; always down -v."""
         import os
-        import secrets
         import uuid
 
         project = f"dp880203-{uuid.uuid4().hex[:10]}"
-        env = {**os.environ, "AIRFLOW_IMAGE": AIRFLOW_IMAGE, "AIRFLOW_JWT_SECRET": secrets.token_hex(32)}
+        env = {**os.environ, "AIRFLOW_IMAGE": AIRFLOW_IMAGE}
         try:
             _compose(project, env, "up", "-d", "--wait", "--wait-timeout", "240")
             first_id = _compose(project, env, "ps", "-q", "airflow").strip()
