@@ -18,11 +18,11 @@ BUILD_LOG := build/etl-image.log
 # Lint only the folders that exist (git keeps no empty folders, and ruff fails on a missing path).
 LINT_PATHS := $(wildcard src tests benches examples)
 
-.PHONY: help setup image demo test lint bench clean
+.PHONY: help setup image demo test lint bench clean dev-up dev-down prod-up prod-down stack-test
 
 help: ## List the targets
 	@echo "dockpod make targets:"
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  %-7s %s\n", $$1, $$2 }'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  %-10s %s\n", $$1, $$2 }'
 
 setup: ## Install and start everything (apt packages, dockerd, registry, base image, .venv)
 	bash scripts/setup.sh
@@ -46,6 +46,8 @@ image: setup ## Build the demo ETL and the Airflow images and push them to the l
 	  | awk '{ printf "%.0f MB", $$1 / 1e6 }'), $$(( $$(date +%s) - start ))s)" >&2
 	@# The Airflow image: host-built wheelhouse (cached), classic build, skipped when its inputs are unchanged.
 	AIRFLOW_IMAGE=$(AIRFLOW_IMAGE) bash scripts/build-airflow-image.sh
+	@# PostgreSQL and Redis for the compose stacks, from the Debian base (cached by their inputs).
+	bash scripts/stack.sh images
 
 demo: image ## Run the portable_pipeline demo (DockerOperator, then the same tasks as pods)
 	$(PY) -m dockpod.demo
@@ -58,6 +60,23 @@ test: image ## Lint, then run the test suite
 	@echo "$(PY) -m pytest -q"; rc=0; $(PY) -m pytest -q || rc=$$?; \
 	if [[ $$rc -eq 5 ]]; then echo "test: pytest collected no tests (exit 5), treated as success" >&2; rc=0; fi; \
 	exit $$rc
+
+dev-up: image ## Start the development compose stack (LocalExecutor, DAGs from examples/dags) and wait until healthy
+	bash scripts/stack.sh up dev
+
+dev-down: ## Stop the development stack and remove its containers, networks and volumes
+	bash scripts/stack.sh down dev
+
+prod-up: image ## Start the production-like compose stack (Celery, PostgreSQL, Redis, 2 workers) and wait until healthy
+	bash scripts/stack.sh up prod
+
+prod-down: ## Stop the production-like stack and remove its containers, networks and volumes
+	bash scripts/stack.sh down prod
+
+stack-test: image ## Bring both compose stacks up, run DAGs through them, kill a worker, tear down; print the figures
+	@rm -f build/stack-report.txt
+	$(PY) -m pytest -q tests/stack
+	@cat build/stack-report.txt
 
 lint: ## Run ruff on the Python sources
 	@test -x $(VENV)/bin/ruff || { echo "lint: $(VENV)/bin/ruff is missing; run make setup first" >&2; exit 1; }

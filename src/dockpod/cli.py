@@ -607,6 +607,8 @@ def scaffold(
                                           "REGISTRY/PROJECT/airflow:3.3.2.")] = "registry.example.com",
     project: Annotated[str | None, typer.Option("--project", help="The image's project name (default: a slug of "
                                                 "PROJECT_DIR's name).", show_default=False)] = None,
+    dags_dir: Annotated[str, typer.Option("--dags-dir", help="The DAG folder the compose stacks mount, relative to "
+                                          "PROJECT_DIR.")] = "dags",
     with_groups: Annotated[list[str] | None, typer.Option("--with", help="Groups to write besides the image, "
                                                           f"comma-separated or repeated: {_SCAFFOLD_GROUPS} "
                                                           "(default: all).",
@@ -614,7 +616,7 @@ def scaffold(
     force: Annotated[bool, typer.Option("--force", help="Overwrite files whose content differs.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would be written; write nothing.")] = False,
 ) -> None:
-    """Write deployment assets for a project: the Airflow image, Helm values and raw Kubernetes manifests.
+    """Write deployment assets for a project: the Airflow image, compose stacks, Helm values and raw manifests.
 
     Files come from templates in the package (docs/scaffold.md lists them). An existing file with other
     content is never overwritten without --force: the conflicts are listed, nothing is written, and the
@@ -629,7 +631,7 @@ def scaffold(
     try:
         groups = tuple(with_groups) if with_groups is not None else tuple(GROUPS)
         options = ScaffoldOptions(executor=executor, workers=workers, base_image=base_image, registry=registry,
-                                  project=project, groups=groups)
+                                  project=project, groups=groups, dags_dir=dags_dir)
         result = write_assets(project_dir, options, force=force, dry_run=dry_run)
     except DockpodError as exc:
         _fail(str(exc))

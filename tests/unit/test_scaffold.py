@@ -34,7 +34,9 @@ from dockpod.scaffold.resync import resync_text
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATES = REPO / "src" / "dockpod" / "scaffold" / "templates"
-SCRIPTS = {"deploy/images/airflow/entrypoint.sh", "deploy/images/airflow/healthcheck.py"}
+SCRIPTS = {"deploy/images/airflow/entrypoint.sh", "deploy/images/airflow/healthcheck.py",
+           "deploy/images/postgres/entrypoint.sh", "deploy/images/redis/entrypoint.sh",
+           "deploy/images/redis/healthcheck.sh", "deploy/compose/prod/secrets.sh"}
 
 
 def _yaml(text: str) -> list:
@@ -94,7 +96,9 @@ def test_the_image_group_is_always_written_and_groups_select_files():
     assert {p for p in helm if p.startswith("deploy/helm/")} == {
         "deploy/helm/values-dev.yaml", "deploy/helm/values-prod.yaml", "deploy/helm/values-enterprise.yaml"}
     assert not any(p.startswith("deploy/k8s/") for p in helm)
-    assert render_assets(_options(groups=("helm,k8s",))) == render_assets(_options())
+    assert render_assets(_options(groups=("helm,k8s", "compose-dev", "compose-prod"))) == render_assets(_options())
+    prod = render_assets(_options(groups=("compose-prod",)))
+    assert "deploy/images/redis/Dockerfile" in prod and "deploy/compose/dev/compose.yaml" not in prod
 
 
 @pytest.mark.parametrize(("executor", "helm", "core"), [
@@ -159,7 +163,7 @@ def test_the_project_defaults_to_a_slug_of_the_folder_name(tmp_path):
      "a lower-case host name with an optional port, e.g. registry.example.com or localhost:5000."),
     (["--registry", "Registry_1"], "is not a registry host"),
     (["--with", "helm,compose-staging"], "--with compose-staging is not a group; use one or more of image, helm, "
-     "k8s, comma-separated."),
+     "compose-dev, compose-prod, k8s, comma-separated."),
     (["--project", "Bad Name"], "--project 'Bad Name' cannot be part of an image name"),
     (["--base-image", "has space"], "--base-image 'has space' is not an image reference"),
 ])
@@ -193,7 +197,7 @@ def test_a_first_run_writes_every_file_with_the_scripts_executable(tmp_path):
         executable = bool(target.stat().st_mode & stat.S_IXUSR)
         assert executable is (path in SCRIPTS), path
     assert "registry.example.com/acme/airflow:3.3.2" in out.stdout
-    assert "21 file(s) written, 0 unchanged." in out.stderr
+    assert "34 file(s) written, 0 unchanged." in out.stderr
     assert "helm upgrade --install airflow" in out.stderr and "dockpod lint deploy/" in out.stderr
 
 
@@ -205,7 +209,7 @@ def test_a_second_run_changes_nothing_and_says_so(tmp_path):
     assert {f.status for f in second.files} == {"unchanged"} and not second.written
     assert {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*") if p.is_file()} == before
     out = _run(str(tmp_path), "--project", "acme")
-    assert out.exit_code == 0 and "0 file(s) written, 21 unchanged." in out.stderr
+    assert out.exit_code == 0 and "0 file(s) written, 34 unchanged." in out.stderr
 
 
 def test_a_script_that_lost_its_executable_bit_gets_it_back_without_a_rewrite(tmp_path):

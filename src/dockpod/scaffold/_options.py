@@ -19,6 +19,7 @@ DEFAULT_REGISTRY = "registry.example.com"
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 _REGISTRY = re.compile(rf"^{_LABEL}(?:\.{_LABEL})*(?::[0-9]{{1,5}})?$")
 _PROJECT = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")  # one path component of an image name
+_DAGS_DIR = re.compile(r"^[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)*$")
 _BASE_IMAGE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/:@+-]*$")
 
 
@@ -41,6 +42,7 @@ class ScaffoldOptions:
     registry: str = DEFAULT_REGISTRY
     project: str | None = None
     groups: tuple[str, ...] = field(default_factory=_default_groups)
+    dags_dir: str = "dags"
 
     def __post_init__(self) -> None:
         if self.executor not in EXECUTORS:
@@ -60,6 +62,9 @@ class ScaffoldOptions:
         if not _BASE_IMAGE.match(self.base_image):
             raise DockpodError(f"--base-image {self.base_image!r} is not an image reference; give one such as "
                                "apache/airflow:3.3.2 or localhost:5000/debian:bookworm.")
+        if not _DAGS_DIR.match(self.dags_dir) or ".." in self.dags_dir.split("/"):
+            raise DockpodError(f"--dags-dir {self.dags_dir!r} must be a folder inside the project, relative to it, "
+                               "e.g. dags or airflow/dags.")
         object.__setattr__(self, "groups", parse_groups(self.groups))
 
     def for_folder(self, project_dir: Path) -> ScaffoldOptions:
@@ -105,7 +110,8 @@ def _either(names: Iterable[str]) -> str:
 
 #: The options that reproduce dockpod's own deploy/ from the templates (the drift test and the re-sync use them).
 REPOSITORY_OPTIONS = ScaffoldOptions(executor="celery", registry="registry.example.com", project="dockpod",
-                                     base_image="localhost:5000/dockpod/debian:bookworm", groups=("helm", "k8s"))
+                                     base_image="localhost:5000/dockpod/debian:bookworm",
+                                     groups=("helm", "k8s", "compose-dev", "compose-prod"), dags_dir="examples/dags")
 
 
 def repository_command() -> str:
@@ -113,4 +119,4 @@ def repository_command() -> str:
     o = REPOSITORY_OPTIONS
     groups = ",".join(g for g in o.groups if not GROUPS[g].always)
     return (f"dockpod scaffold . --force --executor {o.executor} --registry {o.registry} --project {o.project} "
-            f"--base-image {o.base_image} --with {groups}")
+            f"--base-image {o.base_image} --dags-dir {o.dags_dir} --with {groups}")

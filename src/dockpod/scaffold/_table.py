@@ -106,6 +106,15 @@ VARIABLES: tuple[Variable, ...] = (
              lambda o: EXECUTORS[o.executor].celery),
     Variable("helm_workers", "--workers", "workers.replicas of values-prod.yaml and values-enterprise.yaml (Celery; "
              "default 3)", lambda o: o.workers or 3),
+    Variable("compose_image", "--project", "the default AIRFLOW_IMAGE of the compose stacks: the image built and "
+             "pushed to the local registry (localhost:5000)",
+             lambda o: f"localhost:5000/{o.project}/airflow:{AIRFLOW_VERSION}"),
+    Variable("compose_project", "--project", "the compose project names (<project>-dev, <project>-prod) and their "
+             "edge networks", lambda o: o.project),
+    Variable("compose_workers", "--workers", "AIRFLOW_WORKERS, the Celery worker replicas of the prod compose stack "
+             "(default 2)", lambda o: o.workers or 2),
+    Variable("dags_dir", "--dags-dir", "the DAG folder the compose stacks mount (relative to the project)",
+             lambda o: o.dags_dir),
     Variable("k8s_workers", "--workers", "replicas of the airflow-worker StatefulSet in deploy/k8s/worker.yaml "
              "(default 2)", lambda o: o.workers or 2),
 )
@@ -119,6 +128,16 @@ GROUPS: dict[str, Group] = {g.name: g for g in (
     Group("helm", "deploy/helm/values-{dev,prod,enterprise}.yaml for the official Apache Airflow chart",
           next_steps=("helm upgrade --install airflow apache-airflow/airflow -n airflow --create-namespace "
                       "-f deploy/helm/values-dev.yaml",)),
+    Group("compose-dev", "deploy/compose/dev/: LocalExecutor + PostgreSQL on one Docker host, DAGs from the working "
+          "tree (and deploy/images/postgres/)",
+          next_steps=("docker build -t localhost:5000/dockpod/postgres:15 deploy/images/postgres"
+                      " && docker push localhost:5000/dockpod/postgres:15",
+                      "docker compose -f deploy/compose/dev/compose.yaml up -d --wait   # after cp .env.example .env")),
+    Group("compose-prod", "deploy/compose/prod/: Celery, PostgreSQL, Redis, workers, health checks, limits, secrets "
+          "as files (and deploy/images/{postgres,redis}/)",
+          next_steps=("bash deploy/compose/prod/secrets.sh",
+                      "docker compose -f deploy/compose/prod/compose.yaml up -d --wait"
+                      "   # after cp .env.example .env")),
     Group("k8s", "deploy/k8s/*.yaml: raw manifests for teams without Helm",
           next_steps=("kubectl apply -f deploy/k8s/namespace.yaml -f deploy/k8s/rbac.yaml -f deploy/k8s/config.yaml "
                       "-f deploy/k8s/storage.yaml -f deploy/k8s/",)),
@@ -141,4 +160,12 @@ ASSETS: tuple[Asset, ...] = (
     Asset("helm", "deploy/helm/values-enterprise.yaml"),
     *(Asset("k8s", f"deploy/k8s/{name}.yaml") for name in _K8S),
     Asset("k8s", "deploy/k8s/worker.yaml", when="celery"),
+    *(Asset(group, f"deploy/images/postgres/{name}", executable=name.endswith(".sh"))
+      for group in ("compose-dev", "compose-prod") for name in ("Dockerfile", "entrypoint.sh")),
+    *(Asset("compose-prod", f"deploy/images/redis/{name}", executable=name.endswith(".sh"))
+      for name in ("Dockerfile", "entrypoint.sh", "healthcheck.sh")),
+    *(Asset("compose-dev", f"deploy/compose/dev/{name}")
+      for name in ("compose.yaml", ".env.example", "dockpod.toml", "plugins/README.md")),
+    *(Asset("compose-prod", f"deploy/compose/prod/{name}", executable=name.endswith(".sh"))
+      for name in ("compose.yaml", ".env.example", "dockpod.toml", "secrets.sh")),
 )
