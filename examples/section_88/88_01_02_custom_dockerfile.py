@@ -14,7 +14,9 @@ What it teaches
       finished wheel with ``pip install --no-index --find-links``, the way air-gapped sites install
       everything, and no build tool ends up in it;
     * ``USER 0`` for the installs, ``apt-get install jq`` from the Debian mirror (the upstream version
-      pinned, lists removed in the same layer), ``pip check``, then back to ``USER 50000:0``;
+      pinned; the package lists and apt's ``/var/cache/apt/*.bin`` removed in the same layer: kept,
+      they made that layer 80.7 MB instead of 2.5 MB), ``pip check``, then back to
+      ``USER 50000:0``;
     * the team's ``airflow.cfg`` copied to ``/opt/airflow/config/`` and named by ``AIRFLOW_CONFIG``: it
       holds only the values that differ from Airflow's defaults, and any ``AIRFLOW__SECTION__KEY``
       variable still overrides it at run time.

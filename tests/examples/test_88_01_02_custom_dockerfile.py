@@ -47,7 +47,7 @@ def test_the_custom_image_builds_and_has_each_addition():
     assert built["tag"] == ref and built["user"] == "50000:0"
     assert built["env_airflow_config"] == "/opt/airflow/config/airflow.cfg"
     assert built["wheel_stage_image"], "the wheel stage's image was not found in the build output"
-    assert 0 < built["added_mb"] < built["size_mb"]
+    assert 0 < built["added_mb"] < 10, "jq and a small wheel add a few MB; more means a cache was left behind"
 
     seen = result.xcoms["verify_image"]
     assert seen["teamkit"] == "0.1.0 raw_sales_orders_20240131"
