@@ -10,7 +10,7 @@ import socket
 import sys
 import time
 
-HOST, N = sys.argv[1], int(sys.argv[2])
+HOST, N = (sys.argv[1], int(sys.argv[2])) if __name__ == "__main__" else ("localhost", 1)
 
 
 def stats() -> dict[str, int]:
