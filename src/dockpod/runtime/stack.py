@@ -10,7 +10,9 @@ go through :class:`ComposeStack`::
     api.wait(run)                           # -> "success"
     stack.down()                            # `down -v`; returns what is left (nothing, or the names)
 
-Only the standard library: the REST API through urllib, compose through its CLI (``docker compose``).
+Only the standard library: the REST API through urllib, compose through its CLI (``docker compose``). Every child
+process gets an empty stdin: inside an Airflow task, stdin is the channel to the task's supervisor, and a docker
+CLI that inherits it can hang.
 """
 
 from __future__ import annotations
@@ -93,6 +95,7 @@ class ComposeStack:
         if self.project:
             command += ["--project-name", self.project]
         result = subprocess.run([*command, *args], capture_output=True, text=True, timeout=timeout, check=False,
+                                stdin=subprocess.DEVNULL,
                                 env={**os.environ, **self.env})
         if check and result.returncode != 0:
             tail = "\n".join((result.stderr or result.stdout).strip().splitlines()[-8:])
@@ -122,7 +125,8 @@ class ComposeStack:
             made.append(str(env_file))
         script = self.directory / "secrets.sh"
         if script.is_file():
-            result = subprocess.run(["bash", str(script)], capture_output=True, text=True, check=False, timeout=60)
+            result = subprocess.run(["bash", str(script)], capture_output=True, text=True, check=False, timeout=60,
+                                    stdin=subprocess.DEVNULL)
             if result.returncode != 0:
                 raise StackError(f"{script} failed: {result.stderr.strip()[-300:]}", fix="Run it by hand to see why.")
             made.append(result.stderr.strip())
@@ -168,10 +172,11 @@ class ComposeStack:
                 continue
             out = subprocess.run(
                 ["docker", "exec", state.name, "cat", "/sys/fs/cgroup/memory/memory.max_usage_in_bytes"],
-                capture_output=True, text=True, check=False, timeout=30)
+                capture_output=True, text=True, check=False, timeout=30, stdin=subprocess.DEVNULL)
             if out.returncode != 0:
                 out = subprocess.run(["docker", "exec", state.name, "cat", "/sys/fs/cgroup/memory.peak"],
-                                     capture_output=True, text=True, check=False, timeout=30)
+                                     capture_output=True, text=True, check=False, timeout=30,
+                                     stdin=subprocess.DEVNULL)
             if out.returncode == 0 and out.stdout.strip().isdigit():
                 peaks[state.name] = int(out.stdout.strip())
         return peaks
@@ -322,7 +327,8 @@ def _q(text: str) -> str:
 
 
 def _docker(*args: str) -> str:
-    result = subprocess.run(["docker", *args], capture_output=True, text=True, check=False, timeout=120)
+    result = subprocess.run(["docker", *args], capture_output=True, text=True, check=False, timeout=120,
+                            stdin=subprocess.DEVNULL)
     if result.returncode != 0:
         raise StackError(f"docker {' '.join(args)} failed: {result.stderr.strip()[-300:]}",
                          fix="Is the Docker engine up? (make setup)")
