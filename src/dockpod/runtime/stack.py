@@ -17,8 +17,10 @@ CLI that inherits it can hang.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
+import secrets
 import shutil
 import subprocess
 import time
@@ -109,7 +111,7 @@ class ComposeStack:
         return json.loads(self.compose("config", "--format", "json").stdout)["name"]
 
     def prepare(self) -> list[str]:
-        """Make .env from .env.example (with the Docker socket's group) and the secret files, once each.
+        """Make .env from .env.example (the Docker socket's group, GENERATE values random) and the secrets, once each.
 
         Returns what was made. Existing files are kept: they may hold a user's settings, and the database was
         initialised with the passwords of the secrets it found first.
@@ -119,9 +121,11 @@ class ComposeStack:
         if not env_file.exists() and example.is_file():
             socket = self.env.get("DOCKER_SOCKET") or os.environ.get("DOCKER_SOCKET") or "/var/run/docker.sock"
             gid = os.stat(socket).st_gid if os.path.exists(socket) else 0
-            lines = [f"DOCKER_GID={gid}" if line.startswith("DOCKER_GID=") else line
+            lines = [f"DOCKER_GID={gid}" if line.startswith("DOCKER_GID=") else _generated(line)
                      for line in example.read_text().splitlines()]
-            env_file.write_text("\n".join(lines) + "\n")
+            fd = os.open(env_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # it may hold keys
+            with os.fdopen(fd, "w") as handle:
+                handle.write("\n".join(lines) + "\n")
             made.append(str(env_file))
         script = self.directory / "secrets.sh"
         if script.is_file():
@@ -209,6 +213,16 @@ class ComposeStack:
         secret = self.directory / "secrets" / "admin_password"
         password = secret.read_text().strip() if secret.is_file() else None
         return AirflowApi(self.api_url(), user=user, password=password)
+
+
+def _generated(line: str) -> str:
+    """``NAME=GENERATE`` -> a random value: a Fernet key for ``*FERNET_KEY``, else 64 hex digits."""
+    name, sep, value = line.partition("=")
+    if not sep or value.strip() != "GENERATE" or name.lstrip().startswith("#"):
+        return line
+    if name.endswith("FERNET_KEY"):
+        return f"{name}={base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()}"
+    return f"{name}={secrets.token_hex(32)}"
 
 
 def kill_container_process(container: str) -> int:
