@@ -3,12 +3,12 @@ host port and is unreachable from other networks; the published one answers on 1
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from airflow_harness import place_example
+from docker_harness import objects_named
 from dockpod.runtime.airflow_run import load_dag, run_dag
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "section_88" / "88_02_04_container_networking.py"
@@ -18,12 +18,7 @@ pytestmark = pytest.mark.integration
 
 
 def _ours() -> list[str]:
-    names = []
-    for command in (["docker", "ps", "-a", "--format", "{{.Names}}"],
-                    ["docker", "network", "ls", "--format", "{{.Name}}"]):
-        out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-        names += [name for name in out.split() if name.startswith("dp880204-")]
-    return names
+    return objects_named("dp880204-")
 
 
 def test_names_resolve_inside_a_network_and_only_published_ports_reach_the_host():

@@ -3,12 +3,12 @@ resolver options are in effect; the policies are strict-valid, lint clean, and d
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from airflow_harness import place_example
+from docker_harness import objects_named
 from dockpod.lint import lint_paths
 from dockpod.runtime.airflow_run import load_dag, run_dag
 
@@ -21,12 +21,7 @@ pytestmark = pytest.mark.integration
 
 
 def _ours() -> list[str]:
-    names = []
-    for command in (["docker", "ps", "-a", "--format", "{{.Names}}"],
-                    ["docker", "network", "ls", "--format", "{{.Name}}"]):
-        out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-        names += [name for name in out.split() if name.startswith("dp880804-")]
-    return names
+    return objects_named("dp880804-")
 
 
 def test_connection_reuse_is_measured_and_the_policies_are_valid():
