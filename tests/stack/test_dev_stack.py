@@ -8,20 +8,17 @@ leaves nothing.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import time
 
 import pytest
 
-from dockpod.runtime.stack import ComposeStack
-from stack_harness import REPO, dag_folder, dockpod_task_containers, free_port, report, write_dag
+from stack_harness import REPO, dag_folder, dockpod_task_containers, report, running_stack, write_dag
 
 pytestmark = pytest.mark.integration
 
 DEV = REPO / "deploy" / "compose" / "dev"
 PIPELINE = REPO / "examples" / "dags" / "portable_pipeline.py"
-DEMO_VOLUME = "dockpod_demo_data"
 
 HELLO = '''
 from datetime import datetime
@@ -39,20 +36,9 @@ with DAG("dev_stack_hello", schedule=None, start_date=datetime(2024, 1, 1), catc
 
 @pytest.fixture(scope="module")
 def stack():
-    demo_volume_existed = subprocess.run(["docker", "volume", "inspect", DEMO_VOLUME], capture_output=True,
-                                         check=False).returncode == 0
     dags = dag_folder(PIPELINE)
-    stack = ComposeStack(DEV, env={"AIRFLOW_API_PORT": str(free_port()), "DAGS_DIR": str(dags)})
-    stack.down()
-    stack.dags = dags
-    stack.seconds_to_healthy = stack.up(timeout=600)
-    try:
+    with running_stack(DEV, dags) as stack:
         yield stack
-    finally:
-        stack.down()
-        shutil.rmtree(dags, ignore_errors=True)
-        if not demo_volume_existed:
-            subprocess.run(["docker", "volume", "rm", DEMO_VOLUME], capture_output=True, check=False)
 
 
 def test_every_service_is_healthy(stack):

@@ -7,21 +7,19 @@ Celery workers on the host's engine, a worker killed mid-task is restarted and t
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
-from dockpod.runtime.stack import ComposeStack, kill_container_process
-from stack_harness import REPO, dag_folder, dockpod_task_containers, free_port, report, write_dag
+from dockpod.runtime.stack import kill_container_process
+from stack_harness import REPO, dag_folder, dockpod_task_containers, report, running_stack, write_dag
 
 pytestmark = pytest.mark.integration
 
 PROD = REPO / "deploy" / "compose" / "prod"
 PIPELINE = REPO / "examples" / "dags" / "portable_pipeline.py"
-DEMO_VOLUME = "dockpod_demo_data"
 
 #: A container task that takes long enough to lose its worker in the middle.
 SLOW_DAG = '''
@@ -47,20 +45,10 @@ with DAG("stack_worker_kill", schedule=None, start_date=datetime(2024, 1, 1), ca
 
 @pytest.fixture(scope="module")
 def stack():
-    demo_volume_existed = subprocess.run(["docker", "volume", "inspect", DEMO_VOLUME], capture_output=True,
-                                         check=False).returncode == 0
     dags = dag_folder(PIPELINE)
     write_dag(dags, "stack_worker_kill.py", SLOW_DAG)
-    stack = ComposeStack(PROD, env={"AIRFLOW_API_PORT": str(free_port()), "DAGS_DIR": str(dags)})
-    stack.down()  # a stack left by an interrupted run
-    stack.seconds_to_healthy = stack.up(timeout=600)
-    try:
+    with running_stack(PROD, dags) as stack:
         yield stack
-    finally:
-        stack.down()
-        shutil.rmtree(dags, ignore_errors=True)
-        if not demo_volume_existed:
-            subprocess.run(["docker", "volume", "rm", DEMO_VOLUME], capture_output=True, check=False)
 
 
 def test_every_service_is_healthy_with_two_workers(stack):
