@@ -33,7 +33,7 @@ image: setup ## Build the demo ETL and the Airflow images and push them to the l
 	@# Classic builder: there is no BuildKit/buildx on these machines (see deploy/images/etl/README.md).
 	@# The build log goes to a file; on failure its tail is shown.
 	@mkdir -p build; start=$$(date +%s); \
-	if ! DOCKER_BUILDKIT=0 docker build --tag $(ETL_IMAGE) \
+	if ! DOCKER_BUILDKIT=0 docker build --force-rm --tag $(ETL_IMAGE) \
 	    --build-arg ETL_VERSION=$(ETL_VERSION) $(ETL_CONTEXT) >$(BUILD_LOG) 2>&1; then \
 	  tail -n 25 $(BUILD_LOG) | sed 's/^/  | /' >&2; \
 	  echo "image: docker build of $(ETL_IMAGE) failed; see $(BUILD_LOG)" >&2; exit 1; \

@@ -82,9 +82,9 @@ echo "--- pip wheel --no-deps ." >>"$LOG"
 pip_quiet wheel --progress-bar off --no-deps --wheel-dir "$CONTEXT/wheels/dockpod" . \
   || die "pip wheel of dockpod itself failed; see $LOG"
 
-# 4. Build (classic builder) and push.
+# 4. Build (classic builder; --force-rm: a failed step leaves no container behind) and push.
 echo "--- docker build $IMAGE" >>"$LOG"
-DOCKER_BUILDKIT=0 docker build --build-arg "BASE_IMAGE=$BASE_IMAGE" --label "io.dockpod.build.stamp=$stamp" \
+DOCKER_BUILDKIT=0 docker build --force-rm --build-arg "BASE_IMAGE=$BASE_IMAGE" --label "io.dockpod.build.stamp=$stamp" \
   --tag "$IMAGE" "$CONTEXT" >>"$LOG" 2>&1 || die "docker build of $IMAGE failed; see $LOG"
 rm -rf "$CONTEXT/wheels"
 docker push "$IMAGE" >>"$LOG" 2>&1 || die "docker push $IMAGE failed; is the registry up? run make setup"

@@ -306,7 +306,7 @@ build_sidecar_image() {
     return 0
   fi
   printf 'FROM %s\nRUN mkdir -p /airflow/xcom && chmod 1777 /airflow/xcom\n' "$BASE_IMAGE" \
-    | DOCKER_BUILDKIT=0 docker build --label "dockpod.base.id=$base_id" \
+    | DOCKER_BUILDKIT=0 docker build --force-rm --label "dockpod.base.id=$base_id" \
       --label org.opencontainers.image.title=dockpod-xcom-sidecar -t "$SIDECAR_IMAGE" - >"$log" 2>&1 \
     || die "docker build of $SIDECAR_IMAGE failed; see $log" "$log"
   notes+=("built xcom-sidecar")

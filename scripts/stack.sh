@@ -23,7 +23,7 @@ image() { # image NAME TAG: build deploy/images/NAME as $REGISTRY/dockpod/NAME:T
   if [[ "$(docker image inspect -f '{{index .Config.Labels "io.dockpod.build.stamp"}}' "$ref" 2>/dev/null)" != "$stamp" ]]; then
     local log="$REPO_ROOT/build/$name-image.log" start=$SECONDS
     mkdir -p "$REPO_ROOT/build"
-    DOCKER_BUILDKIT=0 docker build --build-arg "BASE_IMAGE=$BASE_IMAGE" --label "io.dockpod.build.stamp=$stamp" \
+    DOCKER_BUILDKIT=0 docker build --force-rm --build-arg "BASE_IMAGE=$BASE_IMAGE" --label "io.dockpod.build.stamp=$stamp" \
       --tag "$ref" "$context" >"$log" 2>&1 || { tail -n 20 "$log" >&2; die "docker build of $ref failed; see $log"; }
     echo "stack: $ref built ($((SECONDS - start))s)" >&2
   fi
