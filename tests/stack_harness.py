@@ -3,44 +3,26 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
-import socket
 import subprocess
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from dockpod.runtime.stack import ComposeStack
+from dockpod.runtime.stack import ComposeStack, dag_folder, free_port, write_dag
 
 REPO = Path(__file__).resolve().parent.parent
 REPORT = REPO / "build" / "stack-report.txt"
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def dag_folder(*sources: Path) -> Path:
-    """A fresh world-readable folder (the containers run as uid 50000) holding copies of ``sources``."""
-    folder = Path(tempfile.mkdtemp(prefix="dockpod-stack-dags-"))
-    folder.chmod(0o755)
-    for source in sources:
-        shutil.copyfile(source, folder / source.name)
-        (folder / source.name).chmod(0o644)
-    return folder
-
-
-def write_dag(folder: Path, name: str, text: str) -> Path:
-    """Write a DAG file atomically (the dag-processor must never read half a file)."""
-    path = folder / name
-    tmp = folder / f".{name}.tmp"
-    tmp.write_text(text)
-    tmp.chmod(0o644)
-    os.replace(tmp, path)
-    return path
+__all__ = [
+    "REPO",
+    "REPORT",
+    "dag_folder",
+    "dockpod_task_containers",
+    "free_port",
+    "report",
+    "running_stack",
+    "write_dag",
+]
 
 
 def report(title: str, lines: list[str]) -> None:

@@ -46,9 +46,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
-import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
@@ -56,7 +54,7 @@ from typing import Any
 
 from airflow.sdk import DAG, task
 
-from dockpod.runtime.stack import ComposeStack
+from dockpod.runtime.stack import ComposeStack, dag_folder, free_port, write_dag
 
 REPO = Path(os.environ.get("DOCKPOD_REPO") or Path(__file__).resolve().parents[2])
 DEV = REPO / "deploy" / "compose" / "dev"
@@ -98,10 +96,7 @@ def _stack(info: dict[str, Any]) -> ComposeStack:
 
 def _write_dag(folder: Path, version: str) -> None:
     """Replace the DAG file in one step: the dag-processor never reads half a file."""
-    tmp = folder / f".{HELLO_ID}.tmp"
-    tmp.write_text(HELLO.format(dag_id=HELLO_ID, version=version))
-    tmp.chmod(0o644)
-    os.replace(tmp, folder / f"{HELLO_ID}.py")
+    write_dag(folder, f"{HELLO_ID}.py", HELLO.format(dag_id=HELLO_ID, version=version))
 
 
 with DAG(
@@ -124,13 +119,8 @@ with DAG(
         if ComposeStack(DEV, project=PROJECT).services():
             raise RuntimeError(f"compose project {PROJECT} already has containers (an interrupted run?): "
                                f"`docker compose -p {PROJECT} down -v` removes them.")
-        dags = Path(tempfile.mkdtemp(prefix="dockpod-88-01-04-dags-"))
-        dags.chmod(0o755)  # the services run as uid 50000
-        shutil.copyfile(PIPELINE, dags / PIPELINE.name)
-        (dags / PIPELINE.name).chmod(0o644)
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
+        dags = dag_folder(PIPELINE, prefix="dockpod-88-01-04-dags-")  # readable by the services' uid 50000
+        port = free_port()
         existed = _docker("volume", "inspect", DEMO_VOLUME, check=False).returncode == 0
         return {"dags": str(dags), "port": port, "demo_volume_existed": existed}
 

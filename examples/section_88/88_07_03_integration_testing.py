@@ -52,9 +52,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
-import tempfile
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -62,7 +60,7 @@ from typing import Any
 from airflow.sdk import DAG, task
 from airflow.sdk.exceptions import AirflowSkipException
 
-from dockpod.runtime.stack import ComposeStack
+from dockpod.runtime.stack import ComposeStack, dag_folder, free_port
 
 REPO = Path(os.environ.get("DOCKPOD_REPO") or Path(__file__).resolve().parents[2])
 PROD = REPO / "deploy" / "compose" / "prod"
@@ -141,13 +139,8 @@ with DAG(
         if ComposeStack(PROD, project=PROJECT).services():
             raise RuntimeError(f"compose project {PROJECT} already has containers (an interrupted run?): "
                                f"`docker compose -p {PROJECT} down -v` removes them.")
-        dags = Path(tempfile.mkdtemp(prefix="dockpod-88-07-03-dags-"))
-        dags.chmod(0o755)  # the services run as uid 50000
-        shutil.copyfile(PIPELINE, dags / PIPELINE.name)
-        (dags / PIPELINE.name).chmod(0o644)
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
+        dags = dag_folder(PIPELINE, prefix="dockpod-88-07-03-dags-")  # readable by the services' uid 50000
+        port = free_port()
         existed = _docker("volume", "inspect", DEMO_VOLUME, check=False).returncode == 0
         return {"dags": str(dags), "port": port, "demo_volume_existed": existed}
 

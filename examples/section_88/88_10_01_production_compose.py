@@ -46,9 +46,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
-import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
@@ -56,7 +54,7 @@ from typing import Any
 
 from airflow.sdk import DAG, task
 
-from dockpod.runtime.stack import ComposeStack, kill_container_process
+from dockpod.runtime.stack import ComposeStack, dag_folder, free_port, kill_container_process, write_dag
 
 REPO = Path(os.environ.get("DOCKPOD_REPO") or Path(__file__).resolve().parents[2])
 PROD = REPO / "deploy" / "compose" / "prod"
@@ -130,15 +128,9 @@ with DAG(
         if ComposeStack(PROD, project=PROJECT).services():
             raise RuntimeError(f"compose project {PROJECT} already has containers (an interrupted run?): "
                                f"`docker compose -p {PROJECT} down -v` removes them.")
-        dags = Path(tempfile.mkdtemp(prefix="dockpod-88-10-01-dags-"))
-        dags.chmod(0o755)  # the services run as uid 50000
-        tmp = dags / f".{SLOW_DAG_ID}.tmp"
-        tmp.write_text(SLOW_DAG)
-        tmp.chmod(0o644)
-        os.replace(tmp, dags / f"{SLOW_DAG_ID}.py")  # the dag-processor never sees half a file
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
+        dags = dag_folder(prefix="dockpod-88-10-01-dags-")  # readable by the services' uid 50000
+        write_dag(dags, f"{SLOW_DAG_ID}.py", SLOW_DAG)
+        port = free_port()
         return {"dags": str(dags), "port": port}
 
     @task

@@ -22,7 +22,9 @@ import json
 import os
 import secrets
 import shutil
+import socket
 import subprocess
+import tempfile
 import time
 import urllib.error
 import urllib.parse
@@ -213,6 +215,35 @@ class ComposeStack:
         secret = self.directory / "secrets" / "admin_password"
         password = secret.read_text().strip() if secret.is_file() else None
         return AirflowApi(self.api_url(), user=user, password=password)
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now: AIRFLOW_API_PORT for a stack that must not collide with another."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def dag_folder(*sources: Path, prefix: str = "dockpod-stack-dags-") -> Path:
+    """A fresh temporary DAG folder for a stack (DAGS_DIR), holding copies of ``sources``.
+
+    World-readable (0755, files 0644): the Airflow services run as uid 50000. The caller removes it.
+    """
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    folder.chmod(0o755)
+    for source in sources:
+        shutil.copyfile(source, folder / Path(source).name)
+        (folder / Path(source).name).chmod(0o644)
+    return folder
+
+
+def write_dag(folder: Path, name: str, text: str) -> Path:
+    """Write a DAG file in one step (write, then rename): the dag-processor never reads half a file."""
+    path, tmp = folder / name, folder / f".{name}.tmp"
+    tmp.write_text(text)
+    tmp.chmod(0o644)
+    os.replace(tmp, path)
+    return path
 
 
 def _generated(line: str) -> str:
