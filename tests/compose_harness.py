@@ -1,7 +1,8 @@
 """The compose project a Section 88 stack example brings up: what of it exists, and removal of what a failed run left.
 
-The examples give their stacks a project name of their own (``dp-88-...``), so a test only ever looks at and removes
-objects of that project, never those of another stack on the same engine.
+Each run of a stack example names its own compose project and edge network (``prepare`` returns them, from
+``dockpod.runtime.stack.run_names``), so a test only ever looks at and removes objects of that run's project, never
+those of another stack on the same engine, and two test runs can share one engine.
 """
 
 from __future__ import annotations
@@ -10,7 +11,10 @@ import contextlib
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+from airflow_harness import place_example
+from dockpod.runtime.airflow_run import DagRunResult, load_dag, run_dag
 from dockpod.runtime.stack import ComposeStack
 
 REPO = Path(__file__).resolve().parent.parent
@@ -27,10 +31,16 @@ def project_objects(project: str) -> list[str]:
 
 
 @contextlib.contextmanager
-def project_cleaned(stack: str, project: str) -> Iterator[None]:
-    """After the block, ``down -v`` the project of ``deploy/compose/<stack>`` when the teardown left some of it."""
+def stack_example_run(example: Path, dag_id: str, stack: str,
+                      run_conf: dict[str, Any] | None = None) -> Iterator[tuple[DagRunResult, str | None]]:
+    """Run a stack example; yield its result and the project its ``prepare`` named, then ``down -v`` what is left.
+
+    The example's own teardown task removes the stack; this is the net under it, for a run that died half-way.
+    """
+    result = run_dag(load_dag(place_example(example, dag_id), dag_id), run_conf=run_conf)
+    project = (result.xcoms.get("prepare") or {}).get("project")
     try:
-        yield
+        yield result, project
     finally:
-        if project_objects(project):
+        if project and project_objects(project):
             ComposeStack(REPO / "deploy" / "compose" / stack, project=project).down()

@@ -8,7 +8,7 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
-from dockpod.runtime.stack import ComposeStack, dag_folder, free_port, write_dag
+from dockpod.runtime.stack import ComposeStack, dag_folder, free_port, run_names, write_dag
 
 REPO = Path(__file__).resolve().parent.parent
 REPORT = REPO / "build" / "stack-report.txt"
@@ -17,7 +17,6 @@ __all__ = [
     "REPO",
     "REPORT",
     "dag_folder",
-    "dockpod_task_containers",
     "free_port",
     "report",
     "running_stack",
@@ -32,13 +31,6 @@ def report(title: str, lines: list[str]) -> None:
         handle.write(f"== {title}\n" + "".join(f"  {line}\n" for line in lines))
 
 
-def dockpod_task_containers(dag_id: str) -> list[str]:
-    """Containers (running or not) that dockpod started for tasks of ``dag_id``."""
-    out = subprocess.run(["docker", "ps", "-a", "--filter", f"label=io.dockpod.dag_id={dag_id}", "--format",
-                          "{{.Names}}"], capture_output=True, text=True, check=True).stdout
-    return out.split()
-
-
 DEMO_VOLUME = "dockpod_demo_data"
 
 
@@ -46,15 +38,19 @@ DEMO_VOLUME = "dockpod_demo_data"
 def running_stack(directory: Path, dags: Path) -> Iterator[ComposeStack]:
     """The stack in ``directory`` up (on a free port, with ``dags`` as its DAG folder), then down, whatever happens.
 
+    The compose project and edge network are named for this run alone (``dp-test-dev-<8 hex>``): another stack on
+    the same engine, even one a killed run left, is never in the way.
+
     ``stack.seconds_to_healthy`` holds the time ``up`` took; ``stack.dags`` the DAG folder. The DAG folder is removed
     afterwards, and so is portable_pipeline's data volume when it was not there before.
     """
     demo_volume_existed = subprocess.run(["docker", "volume", "inspect", DEMO_VOLUME], capture_output=True,
                                          check=False).returncode == 0
-    stack = ComposeStack(directory, env={"AIRFLOW_API_PORT": str(free_port()), "DAGS_DIR": str(dags)})
+    names = run_names(f"dp-test-{directory.name}")  # this run's own project and edge network
+    stack = ComposeStack(directory, env={"AIRFLOW_API_PORT": str(free_port()), "DAGS_DIR": str(dags),
+                                         "EDGE_NETWORK": names["edge_network"]}, project=names["project"])
     stack.dags = dags
     try:
-        stack.down()  # a stack left by an interrupted run
         stack.seconds_to_healthy = stack.up(timeout=600)
         yield stack
     finally:

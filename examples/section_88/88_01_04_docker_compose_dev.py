@@ -24,21 +24,21 @@ Checklist items covered
     * A DockerOperator-backed task: ``run_pipeline`` triggers portable_pipeline; its task instances ran
       on the scheduler's host with operator ``DockpodDockerOperator``, and the engine's event stream shows
       the three task containers (image localhost:5000/dockpod/etl:1.0) started and joined to the stack's
-      network ``dockpod-dev-edge``; none of them is left afterwards.
+      network (``EDGE_NETWORK``, this run's own); none of them is left afterwards.
 
 How it runs
     The stack directory comes from ``DOCKPOD_REPO`` (or two folders above this file). ``prepare`` makes
     the stack's DAG folder (temporary, mode 0755, with examples/dags/portable_pipeline.py), picks a free
-    API port and refuses to start while another dev stack holds ``dockpod-dev-edge``. The compose
-    project is ``dp-88-01-04``. ``teardown`` (the DAG's teardown task, run whatever failed) brings it
-    down with ``down -v``, checks nothing of it is left, removes the DAG folder and portable_pipeline's
-    volume ``dockpod_demo_data`` when this run created it. The dev stack's keys live in its .env; no
+    API port and names the compose project and its edge network for this run alone
+    (``dp-88-01-04-<8 hex>``, ``run_names``), so another stack on the same engine is never in the way.
+    ``teardown`` (the DAG's teardown task, run whatever failed) brings it down with ``down -v``, checks
+    nothing of it is left, removes the DAG folder and portable_pipeline's volume ``dockpod_demo_data``
+    when this run created it. The dev stack's keys live in its .env; no
     task reads or returns them.
 
 Run it
     DOCKPOD_REPO=$PWD AIRFLOW_ENVIRONMENT=local airflow dags test 88_01_04_docker_compose_dev
-    The test takes 3-5 minutes; only one dev stack can run at a time, so run it under the lock:
-    flock /tmp/dockpod-compose-stack.lock .venv/bin/python -m pytest tests/examples/test_88_01_04_*.py
+    The test takes 3-5 minutes: .venv/bin/python -m pytest tests/examples/test_88_01_04_*.py
 """
 
 from __future__ import annotations
@@ -54,13 +54,12 @@ from typing import Any
 
 from airflow.sdk import DAG, task
 
-from dockpod.runtime.stack import ComposeStack, dag_folder, free_port, write_dag
+from dockpod.runtime.stack import ComposeStack, dag_folder, free_port, run_names, write_dag
 
 REPO = Path(os.environ.get("DOCKPOD_REPO") or Path(__file__).resolve().parents[2])
 DEV = REPO / "deploy" / "compose" / "dev"
 PIPELINE = REPO / "examples" / "dags" / "portable_pipeline.py"
-PROJECT = "dp-88-01-04"
-EDGE_NETWORK = "dockpod-dev-edge"
+PROJECT_PREFIX = "dp-88-01-04"
 DEMO_VOLUME = "dockpod_demo_data"
 HELLO_ID = "dev_hello"
 
@@ -90,8 +89,8 @@ def _inspect(container: str) -> dict[str, Any]:
 
 
 def _stack(info: dict[str, Any]) -> ComposeStack:
-    return ComposeStack(DEV, env={"AIRFLOW_API_PORT": str(info["port"]), "DAGS_DIR": info["dags"]},
-                        project=PROJECT)
+    return ComposeStack(DEV, env={"AIRFLOW_API_PORT": str(info["port"]), "DAGS_DIR": info["dags"],
+                             "EDGE_NETWORK": info["edge_network"]}, project=info["project"])
 
 
 def _write_dag(folder: Path, version: str) -> None:
@@ -112,17 +111,12 @@ with DAG(
 
     @task
     def prepare() -> dict[str, Any]:
-        """The stack's DAG folder with portable_pipeline, a free API port; refuse if a dev stack already runs."""
-        if _docker("network", "inspect", EDGE_NETWORK, check=False).returncode == 0:
-            raise RuntimeError(f"network {EDGE_NETWORK} exists: another dev stack is up. The stacks share fixed "
-                               "network names, so run one at a time (take /tmp/dockpod-compose-stack.lock).")
-        if ComposeStack(DEV, project=PROJECT).services():
-            raise RuntimeError(f"compose project {PROJECT} already has containers (an interrupted run?): "
-                               f"`docker compose -p {PROJECT} down -v` removes them.")
+        """The stack's DAG folder with portable_pipeline, a free API port, a project and edge network of its own."""
+        names = run_names(PROJECT_PREFIX)  # a project and edge network of this run's own
         dags = dag_folder(PIPELINE, prefix="dockpod-88-01-04-dags-")  # readable by the services' uid 50000
         port = free_port()
         existed = _docker("volume", "inspect", DEMO_VOLUME, check=False).returncode == 0
-        return {"dags": str(dags), "port": port, "demo_volume_existed": existed}
+        return {**names, "dags": str(dags), "port": port, "demo_volume_existed": existed}
 
     @task
     def up(info: dict[str, Any]) -> dict[str, Any]:
@@ -197,14 +191,14 @@ with DAG(
         scheduler_host = _inspect(scheduler)["Config"]["Hostname"]
         events = _docker("events", "--since", str(since), "--until", str(until), "--filter", "type=container",
                          "--filter", "event=start", "--filter", "label=io.dockpod.dag_id=portable_pipeline",
+                         "--filter", f"label=io.dockpod.run_id={run[1]}",  # this run's, not another stack's
                          "--format", "{{json .}}").stdout.splitlines()
         started = {e["id"]: e["Actor"]["Attributes"] for e in map(json.loads, events)}
         connects = _docker("events", "--since", str(since), "--until", str(until), "--filter", "type=network",
                            "--filter", "event=connect", "--format", "{{json .}}").stdout.splitlines()
         on_edge = {e["Actor"]["Attributes"].get("container") for e in map(json.loads, connects)
-                   if e["Actor"]["Attributes"].get("name") == EDGE_NETWORK}
-        left = _docker("ps", "-a", "--filter", "label=io.dockpod.dag_id=portable_pipeline",
-                       "--format", "{{.Names}}").stdout.split()
+                   if e["Actor"]["Attributes"].get("name") == info["edge_network"]}
+        left = stack.task_containers("portable_pipeline", run_id=run[1])
         summary = {
             "state": state,
             "task_states": {t: ti["state"] for t, ti in instances.items()},
@@ -224,10 +218,10 @@ with DAG(
     @task
     def teardown(info: dict[str, Any]) -> dict[str, Any]:
         """``down -v``; nothing of the project may be left; the DAG folder and a volume this run made go too."""
-        left = _stack(info).down()
+        stack = _stack(info)
+        task_containers = stack.task_containers()  # this stack's: another may run portable_pipeline too
+        left = stack.down()
         shutil.rmtree(info["dags"], ignore_errors=True)
-        task_containers = _docker("ps", "-a", "--filter", "label=io.dockpod.dag_id=portable_pipeline",
-                                  "--format", "{{.Names}}").stdout.split()
         removed = False
         if not info["demo_volume_existed"]:
             removed = _docker("volume", "rm", DEMO_VOLUME, check=False).returncode == 0

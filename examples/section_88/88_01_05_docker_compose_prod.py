@@ -24,8 +24,8 @@ How it runs
     The stack directory is found from ``DOCKPOD_REPO`` (examples are copied into a DAGs folder to run;
     without it, two folders above this file). ``prepare`` makes the stack's own DAG folder (a temporary
     folder, mode 0755, with examples/dags/portable_pipeline.py), picks a free port for the API and
-    refuses to start when another prod stack holds the edge network ``dockpod-prod-edge``: only one can
-    run at a time. The compose project is ``dp-88-01-05``, so nothing of another stack is touched.
+    names the compose project and its edge network for this run alone (``dp-88-01-05-<8 hex>``), so
+    nothing of another stack on the same engine is touched or in the way.
     ``teardown`` is the DAG's teardown task: it runs whatever failed before it, runs ``down -v``,
     checks that no container, network or volume of the project is left, removes the DAG folder and
     removes portable_pipeline's volume ``dockpod_demo_data`` when this run created it. No task returns
@@ -33,8 +33,7 @@ How it runs
 
 Run it
     DOCKPOD_REPO=$PWD AIRFLOW_ENVIRONMENT=local airflow dags test 88_01_05_docker_compose_prod
-    The test runs it in 3-6 minutes; only one prod stack can run at a time, so run it under the lock:
-    flock /tmp/dockpod-compose-stack.lock .venv/bin/python -m pytest tests/examples/test_88_01_05_*.py
+    The test runs it in 3-6 minutes: .venv/bin/python -m pytest tests/examples/test_88_01_05_*.py
 """
 
 from __future__ import annotations
@@ -49,13 +48,12 @@ from typing import Any
 
 from airflow.sdk import DAG, task
 
-from dockpod.runtime.stack import ComposeStack, dag_folder, free_port
+from dockpod.runtime.stack import ComposeStack, dag_folder, free_port, run_names
 
 REPO = Path(os.environ.get("DOCKPOD_REPO") or Path(__file__).resolve().parents[2])
 PROD = REPO / "deploy" / "compose" / "prod"
 PIPELINE = REPO / "examples" / "dags" / "portable_pipeline.py"
-PROJECT = "dp-88-01-05"
-EDGE_NETWORK = "dockpod-prod-edge"
+PROJECT_PREFIX = "dp-88-01-05"
 DEMO_VOLUME = "dockpod_demo_data"
 
 
@@ -70,8 +68,8 @@ def _inspect(container: str) -> dict[str, Any]:
 
 def _stack(info: dict[str, Any]) -> ComposeStack:
     """The stack of this run: its project, its API port and its DAG folder."""
-    return ComposeStack(PROD, env={"AIRFLOW_API_PORT": str(info["port"]), "DAGS_DIR": info["dags"]},
-                        project=PROJECT)
+    return ComposeStack(PROD, env={"AIRFLOW_API_PORT": str(info["port"]), "DAGS_DIR": info["dags"],
+                             "EDGE_NETWORK": info["edge_network"]}, project=info["project"])
 
 
 with DAG(
@@ -87,17 +85,12 @@ with DAG(
 
     @task
     def prepare() -> dict[str, Any]:
-        """A DAG folder for the stack, a free API port; refuse if a prod stack already runs."""
-        if _docker("network", "inspect", EDGE_NETWORK, check=False).returncode == 0:
-            raise RuntimeError(f"network {EDGE_NETWORK} exists: another prod stack is up. The stacks share fixed "
-                               "network names, so run one at a time (take /tmp/dockpod-compose-stack.lock).")
-        if ComposeStack(PROD, project=PROJECT).services():
-            raise RuntimeError(f"compose project {PROJECT} already has containers (an interrupted run?): "
-                               f"`docker compose -p {PROJECT} down -v` removes them.")
+        """A DAG folder for the stack, a free API port, a compose project and edge network of its own."""
+        names = run_names(PROJECT_PREFIX)  # a project and edge network of this run's own
         dags = dag_folder(PIPELINE, prefix="dockpod-88-01-05-dags-")  # readable by the services' uid 50000
         port = free_port()
         existed = _docker("volume", "inspect", DEMO_VOLUME, check=False).returncode == 0
-        return {"dags": str(dags), "port": port, "demo_volume_existed": existed}
+        return {**names, "dags": str(dags), "port": port, "demo_volume_existed": existed}
 
     @task
     def up(info: dict[str, Any]) -> dict[str, Any]:
@@ -165,10 +158,10 @@ with DAG(
     @task
     def teardown(info: dict[str, Any]) -> dict[str, Any]:
         """``down -v``; nothing of the project may be left; the DAG folder and a volume this run made go too."""
-        left = _stack(info).down()
+        stack = _stack(info)
+        task_containers = stack.task_containers()  # this stack's: another may run portable_pipeline too
+        left = stack.down()
         shutil.rmtree(info["dags"], ignore_errors=True)
-        task_containers = _docker("ps", "-a", "--filter", "label=io.dockpod.dag_id=portable_pipeline",
-                                  "--format", "{{.Names}}").stdout.split()
         removed = False
         if not info["demo_volume_existed"]:
             removed = _docker("volume", "rm", DEMO_VOLUME, check=False).returncode == 0

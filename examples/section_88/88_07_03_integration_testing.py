@@ -23,7 +23,7 @@ Checklist items covered
     * Inter-container communication: ``inter_container`` runs a probe in a Celery worker that resolves
       ``airflow-api-server``, ``postgres`` and ``redis`` by name, opens their ports and reads the
       api-server's health over HTTP; and shows that a task container on the edge network
-      (``dockpod-prod-edge``) cannot resolve ``postgres``, which only the backend network holds.
+      (``EDGE_NETWORK``) cannot resolve ``postgres``, which only the backend network holds.
     * End-to-end tests: ``end_to_end`` runs portable_pipeline through the REST API and checks its XCom
       values against each other (rows extracted = rows transformed in, rows loaded = rows kept, totals
       equal) and the load step's checksum against the sha256 of the CSV file it left in its volume.
@@ -35,16 +35,15 @@ Checklist items covered
 How it runs
     The stack directory comes from ``DOCKPOD_REPO`` (or two folders above this file). ``prepare`` makes
     the stack's DAG folder (temporary, mode 0755, holding examples/dags/portable_pipeline.py), picks a
-    free API port and refuses to start while another prod stack holds ``dockpod-prod-edge``. The compose
-    project is ``dp-88-07-03``. ``teardown`` (the DAG's teardown task, run whatever failed) brings it
+    free API port and names the compose project and its edge network for this run alone
+    (``dp-88-07-03-<8 hex>``). ``teardown`` (the DAG's teardown task, run whatever failed) brings it
     down with ``down -v``, checks nothing of it is left, removes the DAG folder and portable_pipeline's
     volume ``dockpod_demo_data`` when this run created it.
 
 Run it
     DOCKPOD_REPO=$PWD AIRFLOW_ENVIRONMENT=local airflow dags test 88_07_03_integration_testing
-    ... -c '{"show_broken_check": true}' to see a check fail. The test takes 4-6 minutes; only one prod
-    stack can run at a time, so run it under the lock:
-    flock /tmp/dockpod-compose-stack.lock .venv/bin/python -m pytest tests/examples/test_88_07_03_*.py
+    ... -c '{"show_broken_check": true}' to see a check fail. The test takes 4-6 minutes:
+    .venv/bin/python -m pytest tests/examples/test_88_07_03_*.py
 """
 
 from __future__ import annotations
@@ -60,13 +59,12 @@ from typing import Any
 from airflow.sdk import DAG, task
 from airflow.sdk.exceptions import AirflowSkipException
 
-from dockpod.runtime.stack import ComposeStack, dag_folder, free_port
+from dockpod.runtime.stack import ComposeStack, dag_folder, free_port, run_names
 
 REPO = Path(os.environ.get("DOCKPOD_REPO") or Path(__file__).resolve().parents[2])
 PROD = REPO / "deploy" / "compose" / "prod"
 PIPELINE = REPO / "examples" / "dags" / "portable_pipeline.py"
-PROJECT = "dp-88-07-03"
-EDGE_NETWORK = "dockpod-prod-edge"
+PROJECT_PREFIX = "dp-88-07-03"
 DEMO_VOLUME = "dockpod_demo_data"
 ETL_IMAGE = "localhost:5000/dockpod/etl:1.0"
 REDIS_PASSWORD_FILE = "/run/secrets/redis_password"
@@ -101,8 +99,8 @@ def _docker(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
 
 
 def _stack(info: dict[str, Any]) -> ComposeStack:
-    return ComposeStack(PROD, env={"AIRFLOW_API_PORT": str(info["port"]), "DAGS_DIR": info["dags"]},
-                        project=PROJECT)
+    return ComposeStack(PROD, env={"AIRFLOW_API_PORT": str(info["port"]), "DAGS_DIR": info["dags"],
+                             "EDGE_NETWORK": info["edge_network"]}, project=info["project"])
 
 
 def _redis_ping(stack: ComposeStack, password_file: str) -> dict[str, str]:
@@ -132,17 +130,12 @@ with DAG(
 
     @task
     def prepare() -> dict[str, Any]:
-        """The stack's DAG folder with portable_pipeline, a free API port; refuse if a prod stack already runs."""
-        if _docker("network", "inspect", EDGE_NETWORK, check=False).returncode == 0:
-            raise RuntimeError(f"network {EDGE_NETWORK} exists: another prod stack is up. The stacks share fixed "
-                               "network names, so run one at a time (take /tmp/dockpod-compose-stack.lock).")
-        if ComposeStack(PROD, project=PROJECT).services():
-            raise RuntimeError(f"compose project {PROJECT} already has containers (an interrupted run?): "
-                               f"`docker compose -p {PROJECT} down -v` removes them.")
+        """The stack's DAG folder with portable_pipeline, a free API port, a project and edge network of its own."""
+        names = run_names(PROJECT_PREFIX)  # a project and edge network of this run's own
         dags = dag_folder(PIPELINE, prefix="dockpod-88-07-03-dags-")  # readable by the services' uid 50000
         port = free_port()
         existed = _docker("volume", "inspect", DEMO_VOLUME, check=False).returncode == 0
-        return {"dags": str(dags), "port": port, "demo_volume_existed": existed}
+        return {**names, "dags": str(dags), "port": port, "demo_volume_existed": existed}
 
     @task
     def up(info: dict[str, Any]) -> dict[str, Any]:
@@ -193,7 +186,7 @@ with DAG(
         stack = _stack(info)
         probe = stack.compose("exec", "-T", "--index", "1", "airflow-worker", "python", "-c", PROBE)
         found = json.loads(probe.stdout.strip().splitlines()[-1])
-        isolated = _docker("run", "--rm", "--network", EDGE_NETWORK, "--entrypoint", "python3", ETL_IMAGE, "-c",
+        isolated = _docker("run", "--rm", "--network", info["edge_network"], "--entrypoint", "python3", ETL_IMAGE, "-c",
                            "import socket; socket.gethostbyname('postgres')", check=False)
         found["task_network_resolves_postgres"] = isolated.returncode == 0
         broken = [name for name in ("airflow-api-server", "postgres", "redis") if not found[name]["port_open"]]
@@ -240,10 +233,10 @@ with DAG(
     @task
     def teardown(info: dict[str, Any]) -> dict[str, Any]:
         """``down -v``; nothing of the project may be left; the DAG folder and a volume this run made go too."""
-        left = _stack(info).down()
+        stack = _stack(info)
+        task_containers = stack.task_containers()  # this stack's: another may run portable_pipeline too
+        left = stack.down()
         shutil.rmtree(info["dags"], ignore_errors=True)
-        task_containers = _docker("ps", "-a", "--filter", "label=io.dockpod.dag_id=portable_pipeline",
-                                  "--format", "{{.Names}}").stdout.split()
         removed = False
         if not info["demo_volume_existed"]:
             removed = _docker("volume", "rm", DEMO_VOLUME, check=False).returncode == 0

@@ -30,15 +30,14 @@ Checklist items covered
 How it runs
     The stack directory comes from ``DOCKPOD_REPO`` (or two folders above this file). ``prepare`` makes
     the stack's DAG folder (temporary, mode 0755) with the slow DAG written into it, picks a free API
-    port and refuses to start while another prod stack holds the network ``dockpod-prod-edge``. The
-    compose project is ``dp-88-10-01``. ``teardown`` (the DAG's teardown task, run whatever failed)
+    port and names the compose project and its edge network for this run alone
+    (``dp-88-10-01-<8 hex>``). ``teardown`` (the DAG's teardown task, run whatever failed)
     brings the stack down with ``down -v``, checks that nothing of the project and no task container of
     the slow DAG is left, and removes the DAG folder.
 
 Run it
     DOCKPOD_REPO=$PWD AIRFLOW_ENVIRONMENT=local airflow dags test 88_10_01_production_compose
-    The test takes 5-8 minutes; only one prod stack can run at a time, so run it under the lock:
-    flock /tmp/dockpod-compose-stack.lock .venv/bin/python -m pytest tests/examples/test_88_10_01_*.py
+    The test takes 5-8 minutes: .venv/bin/python -m pytest tests/examples/test_88_10_01_*.py
 """
 
 from __future__ import annotations
@@ -54,12 +53,11 @@ from typing import Any
 
 from airflow.sdk import DAG, task
 
-from dockpod.runtime.stack import ComposeStack, dag_folder, free_port, kill_container_process, write_dag
+from dockpod.runtime.stack import ComposeStack, dag_folder, free_port, kill_container_process, run_names, write_dag
 
 REPO = Path(os.environ.get("DOCKPOD_REPO") or Path(__file__).resolve().parents[2])
 PROD = REPO / "deploy" / "compose" / "prod"
-PROJECT = "dp-88-10-01"
-EDGE_NETWORK = "dockpod-prod-edge"
+PROJECT_PREFIX = "dp-88-10-01"
 SLOW_DAG_ID = "production_compose_slow"
 SLEEP_SECONDS = 45
 
@@ -99,14 +97,9 @@ def _health(state: dict[str, Any]) -> str:
     return (state.get("Health") or {}).get("Status", "")
 
 
-def _task_containers() -> list[str]:
-    return _docker("ps", "-a", "--filter", f"label=io.dockpod.dag_id={SLOW_DAG_ID}", "--format",
-                   "{{.Names}}").stdout.split()
-
-
 def _stack(info: dict[str, Any]) -> ComposeStack:
-    return ComposeStack(PROD, env={"AIRFLOW_API_PORT": str(info["port"]), "DAGS_DIR": info["dags"]},
-                        project=PROJECT)
+    return ComposeStack(PROD, env={"AIRFLOW_API_PORT": str(info["port"]), "DAGS_DIR": info["dags"],
+                             "EDGE_NETWORK": info["edge_network"]}, project=info["project"])
 
 
 with DAG(
@@ -121,17 +114,12 @@ with DAG(
 
     @task
     def prepare() -> dict[str, Any]:
-        """The stack's DAG folder with the slow DAG in it, a free API port; refuse if a prod stack already runs."""
-        if _docker("network", "inspect", EDGE_NETWORK, check=False).returncode == 0:
-            raise RuntimeError(f"network {EDGE_NETWORK} exists: another prod stack is up. The stacks share fixed "
-                               "network names, so run one at a time (take /tmp/dockpod-compose-stack.lock).")
-        if ComposeStack(PROD, project=PROJECT).services():
-            raise RuntimeError(f"compose project {PROJECT} already has containers (an interrupted run?): "
-                               f"`docker compose -p {PROJECT} down -v` removes them.")
+        """The stack's DAG folder with the slow DAG in it, a free API port, a project and edge network of its own."""
+        names = run_names(PROJECT_PREFIX)  # a project and edge network of this run's own
         dags = dag_folder(prefix="dockpod-88-10-01-dags-")  # readable by the services' uid 50000
         write_dag(dags, f"{SLOW_DAG_ID}.py", SLOW_DAG)
         port = free_port()
-        return {"dags": str(dags), "port": port}
+        return {**names, "dags": str(dags), "port": port}
 
     @task
     def up(info: dict[str, Any]) -> dict[str, Any]:
@@ -178,7 +166,7 @@ with DAG(
         deadline = time.monotonic() + 180
         while True:  # running on a worker, with its task container started
             slow = api.task_instances(run).get("slow", {})
-            if slow.get("state") == "running" and slow.get("hostname") and _task_containers():
+            if slow.get("state") == "running" and slow.get("hostname") and stack.task_containers(SLOW_DAG_ID):
                 break
             if time.monotonic() > deadline:
                 raise RuntimeError(f"the task never started running: {slow}")
@@ -219,9 +207,10 @@ with DAG(
     @task
     def teardown(info: dict[str, Any]) -> dict[str, Any]:
         """``down -v``; nothing of the project and no task container may be left; the DAG folder goes too."""
-        left = _stack(info).down()
+        stack = _stack(info)
+        task_containers = stack.task_containers(SLOW_DAG_ID)
+        left = stack.down()
         shutil.rmtree(info["dags"], ignore_errors=True)
-        task_containers = _task_containers()
         if left or task_containers:
             raise RuntimeError(f"left behind: {left}; task containers: {task_containers}")
         return {"left": {"containers": left.containers, "networks": left.networks, "volumes": left.volumes},

@@ -13,12 +13,18 @@ in the working directory::
     [profiles.production.default_resources]
     memory_request = "256Mi"
 
-Loading is cached on the file's path and modification time: DAG files call it on every parse.
+String values may name environment variables the way compose files do: ``${NAME}``, ``${NAME:-default}``
+(the default when NAME is unset or empty) and ``$$`` for a literal ``$``. A compose stack and its
+dockpod.toml can so share one setting, e.g. ``network = "${EDGE_NETWORK:-dockpod-dev-edge}"``.
+
+Loading is cached on the file's path, its modification time and the variables it names: DAG files call
+it on every parse.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from functools import lru_cache
 from pathlib import Path
@@ -150,26 +156,81 @@ def load_profiles(config: Path | None = None) -> dict[str, Profile]:
         _search.cache_clear()
         path = find_config()
     stamp = path.stat().st_mtime_ns if path else 0
-    return _load(str(path) if path else None, stamp)
+    _, names = _read(str(path) if path else None, stamp)
+    environment = tuple((name, os.environ.get(name)) for name in names)
+    return _build(str(path) if path else None, stamp, environment)
+
+
+#: ``$$``, ``$NAME``, ``${NAME}`` or ``${NAME:-default}``; any other ``$`` is an error, as in compose files.
+_VARIABLE = re.compile(
+    r"\$(?:(?P<escaped>\$)|\{(?P<braced>[A-Za-z_]\w*)(?::-(?P<default>[^}]*))?\}|(?P<bare>[A-Za-z_]\w*)|)"
+)
+
+
+def _variables(value: Any) -> set[str]:
+    """The environment variables the strings in ``value`` name."""
+    if isinstance(value, str):
+        return {name for match in _VARIABLE.finditer(value) if (name := match["braced"] or match["bare"])}
+    if isinstance(value, dict):
+        return set().union(*(_variables(item) for item in value.values())) if value else set()
+    if isinstance(value, list):
+        return set().union(*(_variables(item) for item in value)) if value else set()
+    return set()
+
+
+def _interpolate(value: Any, environment: dict[str, str | None], where: str) -> Any:
+    """``value`` with ``${NAME}``, ``${NAME:-default}`` and ``$$`` replaced in every string it holds."""
+    if isinstance(value, dict):
+        return {key: _interpolate(item, environment, f"{where}.{key}") for key, item in value.items()}
+    if isinstance(value, list):
+        return [_interpolate(item, environment, where) for item in value]
+    if not isinstance(value, str):
+        return value
+
+    def replace(match: re.Match[str]) -> str:
+        if match["escaped"]:
+            return "$"
+        name = match["braced"] or match["bare"]
+        if name is None:
+            raise ProfileError(f"{where} = {value!r} has a '$' that names no variable.",
+                               fix="Write ${NAME} or ${NAME:-default} for a variable, $$ for a literal $.")
+        current = environment.get(name)
+        if current:
+            return current
+        if match["default"] is not None:
+            return match["default"]
+        raise ProfileError(f"{where} uses ${{{name}}}, which is not set in the environment.",
+                           fix=f"Set {name}, or give a default: ${{{name}:-VALUE}}.")
+
+    return _VARIABLE.sub(replace, value)
 
 
 @lru_cache(maxsize=8)
-def _load(path: str | None, _stamp: int) -> dict[str, Profile]:
+def _read(path: str | None, _stamp: int) -> tuple[dict[str, dict[str, Any]], tuple[str, ...]]:
+    """The ``[profiles]`` tables of ``path`` as written, and the environment variables they name (sorted)."""
+    if not path:
+        return {}, ()
+    try:
+        with open(path, "rb") as handle:
+            data = tomllib.load(handle)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ProfileError(f"{path} cannot be read: {exc}.", fix="Fix the TOML syntax.") from None
+    extra = data.get("profiles", {})
+    if not isinstance(extra, dict):
+        raise ProfileError(f"{path}: [profiles] must be a table of profiles.", fix="Write [profiles.NAME] sections.")
+    for name, values in extra.items():
+        if not isinstance(values, dict):
+            raise ProfileError(f"{path}: profiles.{name} must be a table.", fix=f"Write [profiles.{name}].")
+    return extra, tuple(sorted(_variables(extra)))
+
+
+@lru_cache(maxsize=8)
+def _build(path: str | None, stamp: int, environment: tuple[tuple[str, str | None], ...]) -> dict[str, Profile]:
     raw: dict[str, dict[str, Any]] = {name: dict(values) for name, values in _BUILTIN.items()}
-    if path:
-        try:
-            with open(path, "rb") as handle:
-                data = tomllib.load(handle)
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise ProfileError(f"{path} cannot be read: {exc}.", fix="Fix the TOML syntax.") from None
-        extra = data.get("profiles", {})
-        if not isinstance(extra, dict):
-            raise ProfileError(f"{path}: [profiles] must be a table of profiles.",
-                               fix="Write [profiles.NAME] sections.")
-        for name, values in extra.items():
-            if not isinstance(values, dict):
-                raise ProfileError(f"{path}: profiles.{name} must be a table.", fix=f"Write [profiles.{name}].")
-            raw[name] = {**raw.get(name, {}), **values}
+    extra, _ = _read(path, stamp)
+    values_of = dict(environment)
+    for name, values in extra.items():
+        raw[name] = {**raw.get(name, {}), **_interpolate(values, values_of, f"{path}: profiles.{name}")}
     profiles = {}
     for name, values in raw.items():
         try:

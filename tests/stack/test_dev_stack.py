@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from stack_harness import REPO, dag_folder, dockpod_task_containers, report, running_stack, write_dag
+from stack_harness import REPO, dag_folder, report, running_stack, write_dag
 
 pytestmark = pytest.mark.integration
 
@@ -73,17 +73,17 @@ def test_a_dockeroperator_backed_pipeline_runs_on_the_host_engine(stack):
     assert {t: ti["state"] for t, ti in api.task_instances(run).items()} == {
         "extract": "success", "transform": "success", "load": "success"}
     assert 0 < api.xcom(run, "load")["rows"] <= 120
-    assert dockpod_task_containers("portable_pipeline") == []
+    assert stack.task_containers("portable_pipeline") == []
     # The scheduler's own view of the task containers (dockpod render in the stack, with the stack's profile).
     rendered = stack.compose("exec", "-T", "airflow-scheduler", "dockpod", "render", "--env", "local", "--format",
                              "json", "/opt/airflow/dags/portable_pipeline.py").stdout
-    assert json.loads(rendered)["extract"]["HostConfig"]["NetworkMode"] == "dockpod-dev-edge"
+    assert json.loads(rendered)["extract"]["HostConfig"]["NetworkMode"] == stack.env["EDGE_NETWORK"]
 
 
 def test_down_removes_every_container_network_and_volume(stack):
     left = stack.down()
     assert not left, left
-    assert dockpod_task_containers("portable_pipeline") == []
+    assert stack.task_containers("portable_pipeline") == []
 
 
 def _started(container: str) -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from dockpod.runtime.stack import kill_container_process
-from stack_harness import REPO, dag_folder, dockpod_task_containers, report, running_stack, write_dag
+from stack_harness import REPO, dag_folder, report, running_stack, write_dag
 
 pytestmark = pytest.mark.integration
 
@@ -86,7 +86,7 @@ def test_portable_pipeline_runs_on_the_celery_workers(stack):
     token = (PROD / "secrets" / "etl_api_token").read_text().strip()
     leaked = [task for task in instances if token in api.log(run, task)]  # names only: a failure never shows it
     assert leaked == []
-    assert dockpod_task_containers("portable_pipeline") == []
+    assert stack.task_containers("portable_pipeline") == []
 
 
 def test_a_worker_killed_mid_task_is_replaced_and_the_task_retried_to_success(stack):
@@ -96,7 +96,7 @@ def test_a_worker_killed_mid_task_is_replaced_and_the_task_retried_to_success(st
     deadline = time.monotonic() + 180
     while True:
         slow = api.task_instances(run).get("slow", {})
-        if slow.get("state") == "running" and slow.get("hostname") and dockpod_task_containers("stack_worker_kill"):
+        if slow.get("state") == "running" and slow.get("hostname") and stack.task_containers("stack_worker_kill"):
             break
         assert time.monotonic() < deadline, f"the task never ran: {slow}"
         time.sleep(1)
@@ -111,7 +111,7 @@ def test_a_worker_killed_mid_task_is_replaced_and_the_task_retried_to_success(st
     while not (_restarts(worker) >= 1 and _health(worker) == "healthy"):
         assert time.monotonic() < deadline, f"{worker} was not restarted healthy: {_health(worker)}"
         time.sleep(3)
-    assert dockpod_task_containers("stack_worker_kill") == []
+    assert stack.task_containers("stack_worker_kill") == []
 
 
 def test_peak_memory_of_each_service_is_within_its_limit(stack):

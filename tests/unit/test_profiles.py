@@ -73,3 +73,34 @@ def test_rewrite_matches_whole_registry_names_only():
     local = get_profile("local")
     assert local.rewrite_image("registry.localhost/a:1") == "localhost:5000/a:1"
     assert local.rewrite_image("registry.localhostx/a:1") == "registry.localhostx/a:1"
+
+
+def test_toml_values_name_environment_variables_as_compose_does(tmp_path, monkeypatch):
+    config = tmp_path / "dockpod.toml"
+    config.write_text('[profiles.local]\nnetwork = "${EDGE_NETWORK:-dockpod-dev-edge}"\n'
+                      'labels = { team = "$TEAM", cost = "$$5" }\n'
+                      'secrets = { kind = "directory", path = "${SECRETS}/dockpod" }\n')
+    monkeypatch.setenv("DOCKPOD_CONFIG", str(config))
+    monkeypatch.setenv("TEAM", "data")
+    monkeypatch.setenv("SECRETS", "/run/secrets")
+    monkeypatch.delenv("EDGE_NETWORK", raising=False)
+    local = get_profile("local")
+    assert local.network == "dockpod-dev-edge"
+    assert local.labels == {"team": "data", "cost": "$5"}
+    assert local.secrets.path == "/run/secrets/dockpod"
+    monkeypatch.setenv("EDGE_NETWORK", "dp-run-7-edge")  # same file, new value: not served from the cache
+    assert get_profile("local").network == "dp-run-7-edge"
+
+
+@pytest.mark.parametrize(("value", "words"), [
+    ('"${EDGE_NETWORK}"', r"uses \$\{EDGE_NETWORK\}, which is not set"),
+    ('"cost $5"', "names no variable"),
+])
+def test_toml_variable_errors_name_the_value_and_the_fix(tmp_path, monkeypatch, value, words):
+    config = tmp_path / "dockpod.toml"
+    config.write_text(f"[profiles.local]\nnetwork = {value}\n")
+    monkeypatch.setenv("DOCKPOD_CONFIG", str(config))
+    monkeypatch.delenv("EDGE_NETWORK", raising=False)
+    with pytest.raises(ProfileError, match=words) as info:
+        get_profile("local")
+    assert "profiles.local.network" in str(info.value)

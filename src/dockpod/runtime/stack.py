@@ -125,10 +125,14 @@ class ComposeStack:
             gid = os.stat(socket).st_gid if os.path.exists(socket) else 0
             lines = [f"DOCKER_GID={gid}" if line.startswith("DOCKER_GID=") else _generated(line)
                      for line in example.read_text().splitlines()]
-            fd = os.open(env_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # it may hold keys
-            with os.fdopen(fd, "w") as handle:
-                handle.write("\n".join(lines) + "\n")
-            made.append(str(env_file))
+            try:
+                fd = os.open(env_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # it may hold keys
+            except FileExistsError:  # another run of this stack made it a moment ago
+                fd = None
+            if fd is not None:
+                with os.fdopen(fd, "w") as handle:
+                    handle.write("\n".join(lines) + "\n")
+                made.append(str(env_file))
         script = self.directory / "secrets.sh"
         if script.is_file():
             result = subprocess.run(["bash", str(script)], capture_output=True, text=True, check=False, timeout=60,
@@ -152,6 +156,26 @@ class ComposeStack:
                              f"(not ready: {states or 'unknown'}): {result.stderr.strip()[-300:]}",
                              fix=f"See `docker compose -f {self.directory / 'compose.yaml'} logs SERVICE`.")
         return elapsed
+
+    @property
+    def edge_network(self) -> str:
+        """The network task containers join: compose.yaml's ``edge`` network as this stack resolves it."""
+        networks = json.loads(self.compose("config", "--format", "json").stdout).get("networks") or {}
+        if "edge" not in networks:
+            raise StackError(f"{self.directory / 'compose.yaml'} has no network `edge`.",
+                             fix="Task containers join the stack's `edge` network; dockpod scaffold writes one.")
+        return networks["edge"]["name"]
+
+    def task_containers(self, dag_id: str | None = None, run_id: str | None = None) -> list[str]:
+        """Names of the containers (running or not) dockpod started for tasks on this stack's edge network.
+
+        Only this stack's: another stack on the engine may run the same DAG at the same time.
+        """
+        filters = ["--filter", f"network={self.edge_network}",
+                   "--filter", "label=io.dockpod.dag_id" + (f"={dag_id}" if dag_id else "")]
+        if run_id:
+            filters += ["--filter", f"label=io.dockpod.run_id={run_id}"]
+        return _docker("ps", "-a", *filters, "--format", "{{.Names}}").split()
 
     def services(self) -> list[ServiceState]:
         """Every container of the project, one-shots included."""
@@ -194,10 +218,17 @@ class ComposeStack:
         return {image: int(_docker("image", "inspect", "-f", "{{.Size}}", image)) for image in sorted(images)}
 
     def down(self) -> Leftovers:
-        """``down -v``; then whatever still carries the project's label (nothing, when all went well)."""
+        """``down -v``; then whatever still carries the project's label (nothing, when all went well).
+
+        A network of the project that compose no longer knows by that name (the stack came up with another
+        ``EDGE_NETWORK`` than this call sees) is removed by its label, unless a container still uses it.
+        """
         name = self.name
         self.compose("down", "--volumes", "--remove-orphans", "--timeout", "30")
         label = f"label=com.docker.compose.project={name}"
+        for network in _docker("network", "ls", "--filter", label, "--format", "{{.Name}}").split():
+            subprocess.run(["docker", "network", "rm", network], capture_output=True, check=False, timeout=60,
+                           stdin=subprocess.DEVNULL)
         return Leftovers(
             containers=_docker("ps", "-a", "--filter", label, "--format", "{{.Names}}").split(),
             networks=_docker("network", "ls", "--filter", label, "--format", "{{.Name}}").split(),
@@ -215,6 +246,18 @@ class ComposeStack:
         secret = self.directory / "secrets" / "admin_password"
         password = secret.read_text().strip() if secret.is_file() else None
         return AirflowApi(self.api_url(), user=user, password=password)
+
+
+def run_names(prefix: str) -> dict[str, str]:
+    """A compose project and an edge network that no other run uses: ``PREFIX-<8 hex>`` and ``PREFIX-<8 hex>-edge``.
+
+    Pass them as ``ComposeStack(..., project=names["project"], env={"EDGE_NETWORK": names["edge_network"]})``:
+    the stacks of deploy/compose name their edge network (and dockpod.toml's ``network``) after ``EDGE_NETWORK``,
+    so two runs of one stack directory (two CI jobs, a test beside ``make dev-up``) share one engine safely, and a
+    stack left by a killed run stands in nobody's way.
+    """
+    project = f"{prefix}-{secrets.token_hex(4)}"
+    return {"project": project, "edge_network": f"{project}-edge"}
 
 
 def free_port() -> int:
