@@ -84,8 +84,14 @@ pip_quiet wheel --progress-bar off --no-deps --wheel-dir "$CONTEXT/wheels/dockpo
 
 # 4. Build (classic builder; --force-rm: a failed step leaves no container behind) and push.
 echo "--- docker build $IMAGE" >>"$LOG"
+previous="$(docker image inspect -f '{{.Id}}' "$IMAGE" 2>/dev/null || true)"
 DOCKER_BUILDKIT=0 docker build --force-rm --build-arg "BASE_IMAGE=$BASE_IMAGE" --label "io.dockpod.build.stamp=$stamp" \
   --tag "$IMAGE" "$CONTEXT" >>"$LOG" 2>&1 || die "docker build of $IMAGE failed; see $LOG"
 rm -rf "$CONTEXT/wheels"
 docker push "$IMAGE" >>"$LOG" 2>&1 || die "docker push $IMAGE failed; is the registry up? run make setup"
+# The image this build replaced would stay as an untagged ~800 MB image after every source change: remove it,
+# unless a container still uses it (then Docker refuses, and it stays).
+if [[ -n "$previous" && "$previous" != "$(docker image inspect -f '{{.Id}}' "$IMAGE")" ]]; then
+  docker image rm "$previous" >>"$LOG" 2>&1 || true
+fi
 echo "image: $IMAGE built and pushed ($(size), $((SECONDS - start))s)" >&2

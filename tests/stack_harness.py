@@ -1,28 +1,15 @@
-"""Shared set-up of the compose stack tests: a DAG folder the stack's uid 50000 can read, a free port, a report."""
+"""Shared set-up of the compose stack tests: a stack of the test run's own, up and torn down; a report of figures."""
 
 from __future__ import annotations
 
 import contextlib
-import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
-from dockpod.runtime.stack import ComposeStack, dag_folder, free_port, run_names, write_dag
+from dockpod.runtime.stack import ComposeStack, end_run, new_run, run_stack
 
 REPO = Path(__file__).resolve().parent.parent
 REPORT = REPO / "build" / "stack-report.txt"
-
-__all__ = [
-    "REPO",
-    "REPORT",
-    "dag_folder",
-    "free_port",
-    "report",
-    "running_stack",
-    "write_dag",
-]
-
 
 def report(title: str, lines: list[str]) -> None:
     """Append measured figures to build/stack-report.txt (make stack-test prints it)."""
@@ -35,26 +22,19 @@ DEMO_VOLUME = "dockpod_demo_data"
 
 
 @contextlib.contextmanager
-def running_stack(directory: Path, dags: Path) -> Iterator[ComposeStack]:
-    """The stack in ``directory`` up (on a free port, with ``dags`` as its DAG folder), then down, whatever happens.
+def running_stack(directory: Path, *dag_files: Path, dag_texts: dict[str, str] | None = None) -> Iterator[ComposeStack]:
+    """The stack in ``directory`` up with a DAG folder of ``dag_files`` and ``dag_texts``; torn down whatever happens.
 
-    The compose project and edge network are named for this run alone (``dp-test-dev-<8 hex>``): another stack on
-    the same engine, even one a killed run left, is never in the way.
-
-    ``stack.seconds_to_healthy`` holds the time ``up`` took; ``stack.dags`` the DAG folder. The DAG folder is removed
-    afterwards, and so is portable_pipeline's data volume when it was not there before.
+    A run of its own (``new_run``: project and edge network named for it, a free port), so another stack on the same
+    engine, even one a killed run left, is never in the way. ``stack.seconds_to_healthy`` holds the time ``up`` took;
+    ``stack.dags`` the DAG folder. ``end_run`` removes the stack, the DAG folder and portable_pipeline's data volume
+    when it was not there before, and fails the tests when anything is left.
     """
-    demo_volume_existed = subprocess.run(["docker", "volume", "inspect", DEMO_VOLUME], capture_output=True,
-                                         check=False).returncode == 0
-    names = run_names(f"dp-test-{directory.name}")  # this run's own project and edge network
-    stack = ComposeStack(directory, env={"AIRFLOW_API_PORT": str(free_port()), "DAGS_DIR": str(dags),
-                                         "EDGE_NETWORK": names["edge_network"]}, project=names["project"])
-    stack.dags = dags
+    run = new_run(directory, f"dp-test-{directory.name}", *dag_files, dag_texts=dag_texts, volumes=(DEMO_VOLUME,))
+    stack = run_stack(run)
+    stack.dags = Path(run["dags"])
     try:
         stack.seconds_to_healthy = stack.up(timeout=600)
         yield stack
     finally:
-        stack.down()
-        shutil.rmtree(dags, ignore_errors=True)
-        if not demo_volume_existed:
-            subprocess.run(["docker", "volume", "rm", DEMO_VOLUME], capture_output=True, check=False)
+        end_run(run)

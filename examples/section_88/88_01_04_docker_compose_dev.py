@@ -30,11 +30,11 @@ How it runs
     The stack directory comes from ``DOCKPOD_REPO`` (or two folders above this file). ``prepare`` makes
     the stack's DAG folder (temporary, mode 0755, with examples/dags/portable_pipeline.py), picks a free
     API port and names the compose project and its edge network for this run alone
-    (``dp-88-01-04-<8 hex>``, ``run_names``), so another stack on the same engine is never in the way.
-    ``teardown`` (the DAG's teardown task, run whatever failed) brings it down with ``down -v``, checks
-    nothing of it is left, removes the DAG folder and portable_pipeline's volume ``dockpod_demo_data``
-    when this run created it. The dev stack's keys live in its .env; no
-    task reads or returns them.
+    (``dp-88-01-04-<8 hex>``; ``new_run``), so another stack on the same engine is never in the way.
+    ``teardown`` (the DAG's teardown task, run whatever failed; ``end_run``) brings it down with ``down -v``,
+    checks nothing of it and no task container on its network is left, removes the DAG folder and
+    portable_pipeline's volume ``dockpod_demo_data`` when this run created it. The dev stack's keys live in
+    its .env; no task reads or returns them.
 
 Run it
     DOCKPOD_REPO=$PWD AIRFLOW_ENVIRONMENT=local airflow dags test 88_01_04_docker_compose_dev
@@ -45,7 +45,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import time
 from datetime import datetime
@@ -54,7 +53,7 @@ from typing import Any
 
 from airflow.sdk import DAG, task
 
-from dockpod.runtime.stack import ComposeStack, dag_folder, free_port, run_names, write_dag
+from dockpod.runtime.stack import end_run, new_run, run_stack, write_dag
 
 REPO = Path(os.environ.get("DOCKPOD_REPO") or Path(__file__).resolve().parents[2])
 DEV = REPO / "deploy" / "compose" / "dev"
@@ -88,11 +87,6 @@ def _inspect(container: str) -> dict[str, Any]:
     return json.loads(_docker("inspect", container).stdout)[0]
 
 
-def _stack(info: dict[str, Any]) -> ComposeStack:
-    return ComposeStack(DEV, env={"AIRFLOW_API_PORT": str(info["port"]), "DAGS_DIR": info["dags"],
-                             "EDGE_NETWORK": info["edge_network"]}, project=info["project"])
-
-
 def _write_dag(folder: Path, version: str) -> None:
     """Replace the DAG file in one step: the dag-processor never reads half a file."""
     write_dag(folder, f"{HELLO_ID}.py", HELLO.format(dag_id=HELLO_ID, version=version))
@@ -112,21 +106,17 @@ with DAG(
     @task
     def prepare() -> dict[str, Any]:
         """The stack's DAG folder with portable_pipeline, a free API port, a project and edge network of its own."""
-        names = run_names(PROJECT_PREFIX)  # a project and edge network of this run's own
-        dags = dag_folder(PIPELINE, prefix="dockpod-88-01-04-dags-")  # readable by the services' uid 50000
-        port = free_port()
-        existed = _docker("volume", "inspect", DEMO_VOLUME, check=False).returncode == 0
-        return {**names, "dags": str(dags), "port": port, "demo_volume_existed": existed}
+        return new_run(DEV, PROJECT_PREFIX, PIPELINE, volumes=(DEMO_VOLUME,))
 
     @task
     def up(info: dict[str, Any]) -> dict[str, Any]:
         """``up --wait``: the seconds until every service is healthy."""
-        return {"seconds_to_healthy": round(_stack(info).up(timeout=600), 1)}
+        return {"seconds_to_healthy": round(run_stack(info).up(timeout=600), 1)}
 
     @task
     def services(info: dict[str, Any]) -> dict[str, Any]:
         """The services and their health, the DAG mount as Docker made it, options set by environment variables."""
-        stack = _stack(info)
+        stack = run_stack(info)
         states = stack.services()
         not_ready = [s.name for s in states if not s.ready]
         if not_ready:
@@ -146,7 +136,7 @@ with DAG(
     @task
     def hot_reload(info: dict[str, Any]) -> dict[str, Any]:
         """A new DAG file, then an edit, picked up and run without restarting any container."""
-        stack = _stack(info)
+        stack = run_stack(info)
         api, folder = stack.api(), Path(info["dags"])
         running = [s.name for s in stack.services() if s.state == "running"]
         before = {name: (_inspect(name)["State"]["StartedAt"], _inspect(name)["RestartCount"]) for name in running}
@@ -179,7 +169,7 @@ with DAG(
     @task
     def run_pipeline(info: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
         """portable_pipeline: DockerOperator tasks run by the scheduler as containers on the host's engine."""
-        stack = _stack(info)
+        stack = run_stack(info)
         api = stack.api()
         api.wait_for_dag("portable_pipeline")
         since = int(time.time()) - 1
@@ -218,17 +208,7 @@ with DAG(
     @task
     def teardown(info: dict[str, Any]) -> dict[str, Any]:
         """``down -v``; nothing of the project may be left; the DAG folder and a volume this run made go too."""
-        stack = _stack(info)
-        task_containers = stack.task_containers()  # this stack's: another may run portable_pipeline too
-        left = stack.down()
-        shutil.rmtree(info["dags"], ignore_errors=True)
-        removed = False
-        if not info["demo_volume_existed"]:
-            removed = _docker("volume", "rm", DEMO_VOLUME, check=False).returncode == 0
-        if left or task_containers:
-            raise RuntimeError(f"left behind: {left}; task containers: {task_containers}")
-        return {"left": {"containers": left.containers, "networks": left.networks, "volumes": left.volumes},
-                "task_containers": task_containers, "demo_volume_removed": removed}
+        return end_run(info)
 
     info = prepare()
     up(info) >> services(info) >> hot_reload(info) >> run_pipeline(info) >> teardown(info).as_teardown(setups=info)

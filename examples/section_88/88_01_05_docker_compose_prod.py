@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from datetime import datetime
 from pathlib import Path
@@ -48,7 +47,7 @@ from typing import Any
 
 from airflow.sdk import DAG, task
 
-from dockpod.runtime.stack import ComposeStack, dag_folder, free_port, run_names
+from dockpod.runtime.stack import end_run, new_run, run_stack
 
 REPO = Path(os.environ.get("DOCKPOD_REPO") or Path(__file__).resolve().parents[2])
 PROD = REPO / "deploy" / "compose" / "prod"
@@ -66,12 +65,6 @@ def _inspect(container: str) -> dict[str, Any]:
     return json.loads(_docker("inspect", container).stdout)[0]
 
 
-def _stack(info: dict[str, Any]) -> ComposeStack:
-    """The stack of this run: its project, its API port and its DAG folder."""
-    return ComposeStack(PROD, env={"AIRFLOW_API_PORT": str(info["port"]), "DAGS_DIR": info["dags"],
-                             "EDGE_NETWORK": info["edge_network"]}, project=info["project"])
-
-
 with DAG(
     dag_id="88_01_05_docker_compose_prod",
     schedule=None,
@@ -86,23 +79,19 @@ with DAG(
     @task
     def prepare() -> dict[str, Any]:
         """A DAG folder for the stack, a free API port, a compose project and edge network of its own."""
-        names = run_names(PROJECT_PREFIX)  # a project and edge network of this run's own
-        dags = dag_folder(PIPELINE, prefix="dockpod-88-01-05-dags-")  # readable by the services' uid 50000
-        port = free_port()
-        existed = _docker("volume", "inspect", DEMO_VOLUME, check=False).returncode == 0
-        return {**names, "dags": str(dags), "port": port, "demo_volume_existed": existed}
+        return new_run(PROD, PROJECT_PREFIX, PIPELINE, volumes=(DEMO_VOLUME,))
 
     @task
     def up(info: dict[str, Any]) -> dict[str, Any]:
         """``up --wait``: the seconds until every service is healthy."""
-        stack = _stack(info)
+        stack = run_stack(info)
         seconds = stack.up(timeout=600)
         return {"project": stack.name, "seconds_to_healthy": round(seconds, 1), "api": stack.api_url()}
 
     @task
     def health(info: dict[str, Any]) -> dict[str, Any]:
         """Every container's state and health; two workers."""
-        states = _stack(info).services()
+        states = run_stack(info).services()
         services = {s.name: {"service": s.service, "state": s.state, "health": s.health, "ready": s.ready}
                     for s in states}
         workers = sorted(s.name for s in states if s.service == "airflow-worker")
@@ -114,7 +103,7 @@ with DAG(
     @task
     def limits(info: dict[str, Any]) -> dict[str, Any]:
         """Each container's CPU and memory limit as Docker reports it, against compose.yaml; peak memory so far."""
-        stack = _stack(info)
+        stack = run_stack(info)
         declared = json.loads(stack.compose("config", "--format", "json").stdout)["services"]
         peaks = stack.peak_memory()
         found = {}
@@ -137,7 +126,7 @@ with DAG(
     @task
     def run_pipeline(info: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
         """portable_pipeline through the REST API; its task instances ran on the Celery workers."""
-        stack = _stack(info)
+        stack = run_stack(info)
         api = stack.api()
         api.wait_for_dag("portable_pipeline")
         run = api.trigger("portable_pipeline", conf={"rows": params["rows"], "min_amount": params["min_amount"]})
@@ -158,17 +147,7 @@ with DAG(
     @task
     def teardown(info: dict[str, Any]) -> dict[str, Any]:
         """``down -v``; nothing of the project may be left; the DAG folder and a volume this run made go too."""
-        stack = _stack(info)
-        task_containers = stack.task_containers()  # this stack's: another may run portable_pipeline too
-        left = stack.down()
-        shutil.rmtree(info["dags"], ignore_errors=True)
-        removed = False
-        if not info["demo_volume_existed"]:
-            removed = _docker("volume", "rm", DEMO_VOLUME, check=False).returncode == 0
-        if left or task_containers:
-            raise RuntimeError(f"left behind: {left}; task containers: {task_containers}")
-        return {"left": {"containers": left.containers, "networks": left.networks, "volumes": left.volumes},
-                "task_containers": task_containers, "demo_volume_removed": removed}
+        return end_run(info)
 
     info = prepare()
     started = up(info)

@@ -50,7 +50,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from datetime import datetime
 from pathlib import Path
@@ -59,7 +58,7 @@ from typing import Any
 from airflow.sdk import DAG, task
 from airflow.sdk.exceptions import AirflowSkipException
 
-from dockpod.runtime.stack import ComposeStack, dag_folder, free_port, run_names
+from dockpod.runtime.stack import ComposeStack, end_run, new_run, run_stack
 
 REPO = Path(os.environ.get("DOCKPOD_REPO") or Path(__file__).resolve().parents[2])
 PROD = REPO / "deploy" / "compose" / "prod"
@@ -98,11 +97,6 @@ def _docker(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
                           stdin=subprocess.DEVNULL)
 
 
-def _stack(info: dict[str, Any]) -> ComposeStack:
-    return ComposeStack(PROD, env={"AIRFLOW_API_PORT": str(info["port"]), "DAGS_DIR": info["dags"],
-                             "EDGE_NETWORK": info["edge_network"]}, project=info["project"])
-
-
 def _redis_ping(stack: ComposeStack, password_file: str) -> dict[str, str]:
     """PING with the password in ``password_file`` (a path inside the redis container), then without one."""
     script = 'REDISCLI_AUTH="$(cat "$1")" redis-cli -h 127.0.0.1 ping'
@@ -131,21 +125,17 @@ with DAG(
     @task
     def prepare() -> dict[str, Any]:
         """The stack's DAG folder with portable_pipeline, a free API port, a project and edge network of its own."""
-        names = run_names(PROJECT_PREFIX)  # a project and edge network of this run's own
-        dags = dag_folder(PIPELINE, prefix="dockpod-88-07-03-dags-")  # readable by the services' uid 50000
-        port = free_port()
-        existed = _docker("volume", "inspect", DEMO_VOLUME, check=False).returncode == 0
-        return {**names, "dags": str(dags), "port": port, "demo_volume_existed": existed}
+        return new_run(PROD, PROJECT_PREFIX, PIPELINE, volumes=(DEMO_VOLUME,))
 
     @task
     def up(info: dict[str, Any]) -> dict[str, Any]:
         """``up --wait``: the seconds until every service is healthy."""
-        return {"seconds_to_healthy": round(_stack(info).up(timeout=600), 1)}
+        return {"seconds_to_healthy": round(run_stack(info).up(timeout=600), 1)}
 
     @task
     def services(info: dict[str, Any]) -> dict[str, Any]:
         """Every container healthy (or a one-shot done); the api-server's view of the Airflow components."""
-        stack = _stack(info)
+        stack = run_stack(info)
         states = stack.services()
         not_ready = [f"{s.name} ({s.state} {s.health})" for s in states if not s.ready]
         monitor = stack.api().request("GET", "/api/v2/monitor/health")
@@ -162,7 +152,7 @@ with DAG(
                    "select count(*) from information_schema.tables where table_schema = 'public'",
                    "select count(*) from pg_stat_activity where datname = 'airflow' and client_addr is not null"]
         command = ["exec", "-T", "postgres", "psql", "-U", "airflow", "-d", "airflow", "-At", "-v", "ON_ERROR_STOP=1"]
-        result = _stack(info).compose(*command, *(arg for q in queries for arg in ("-c", q)), check=False)
+        result = run_stack(info).compose(*command, *(arg for q in queries for arg in ("-c", q)), check=False)
         lines = result.stdout.split("\n")
         if result.returncode != 0 or len(lines) < len(queries):
             raise IntegrationCheckFailed(f"database check failed: psql exited {result.returncode}: "
@@ -174,7 +164,7 @@ with DAG(
     @task
     def broker(info: dict[str, Any]) -> dict[str, str]:
         """Redis PING with the password from the secret file inside the container; without it, refused."""
-        answers = _redis_ping(_stack(info), REDIS_PASSWORD_FILE)
+        answers = _redis_ping(run_stack(info), REDIS_PASSWORD_FILE)
         if not answers["ping_without_password"].startswith("NOAUTH"):
             raise IntegrationCheckFailed(f"broker check failed: a PING without a password was answered "
                                          f"{answers['ping_without_password']!r}, not refused")
@@ -183,7 +173,7 @@ with DAG(
     @task
     def inter_container(info: dict[str, Any]) -> dict[str, Any]:
         """A worker reaches the api-server, postgres and redis by name; a task container cannot reach postgres."""
-        stack = _stack(info)
+        stack = run_stack(info)
         probe = stack.compose("exec", "-T", "--index", "1", "airflow-worker", "python", "-c", PROBE)
         found = json.loads(probe.stdout.strip().splitlines()[-1])
         isolated = _docker("run", "--rm", "--network", info["edge_network"], "--entrypoint", "python3", ETL_IMAGE, "-c",
@@ -197,7 +187,7 @@ with DAG(
     @task
     def end_to_end(info: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
         """portable_pipeline through the REST API; its XCom values agree with each other and with its output file."""
-        api = _stack(info).api()
+        api = run_stack(info).api()
         api.wait_for_dag("portable_pipeline")
         run = api.trigger("portable_pipeline", conf={"rows": params["rows"], "min_amount": params["min_amount"]})
         state = api.wait(run, timeout=600)
@@ -228,22 +218,12 @@ with DAG(
         """The broker check given a wrong password (only with show_broken_check): it must fail, and say why."""
         if not params["show_broken_check"]:
             raise AirflowSkipException("show_broken_check is off")
-        return _redis_ping(_stack(info), "/etc/hostname")
+        return _redis_ping(run_stack(info), "/etc/hostname")
 
     @task
     def teardown(info: dict[str, Any]) -> dict[str, Any]:
         """``down -v``; nothing of the project may be left; the DAG folder and a volume this run made go too."""
-        stack = _stack(info)
-        task_containers = stack.task_containers()  # this stack's: another may run portable_pipeline too
-        left = stack.down()
-        shutil.rmtree(info["dags"], ignore_errors=True)
-        removed = False
-        if not info["demo_volume_existed"]:
-            removed = _docker("volume", "rm", DEMO_VOLUME, check=False).returncode == 0
-        if left or task_containers:
-            raise RuntimeError(f"left behind: {left}; task containers: {task_containers}")
-        return {"left": {"containers": left.containers, "networks": left.networks, "volumes": left.volumes},
-                "task_containers": task_containers, "demo_volume_removed": removed}
+        return end_run(info)
 
     info = prepare()
     started = up(info)

@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import time
 from datetime import datetime
@@ -53,7 +52,7 @@ from typing import Any
 
 from airflow.sdk import DAG, task
 
-from dockpod.runtime.stack import ComposeStack, dag_folder, free_port, kill_container_process, run_names, write_dag
+from dockpod.runtime.stack import end_run, kill_container_process, new_run, run_stack
 
 REPO = Path(os.environ.get("DOCKPOD_REPO") or Path(__file__).resolve().parents[2])
 PROD = REPO / "deploy" / "compose" / "prod"
@@ -97,11 +96,6 @@ def _health(state: dict[str, Any]) -> str:
     return (state.get("Health") or {}).get("Status", "")
 
 
-def _stack(info: dict[str, Any]) -> ComposeStack:
-    return ComposeStack(PROD, env={"AIRFLOW_API_PORT": str(info["port"]), "DAGS_DIR": info["dags"],
-                             "EDGE_NETWORK": info["edge_network"]}, project=info["project"])
-
-
 with DAG(
     dag_id="88_10_01_production_compose",
     schedule=None,
@@ -115,22 +109,18 @@ with DAG(
     @task
     def prepare() -> dict[str, Any]:
         """The stack's DAG folder with the slow DAG in it, a free API port, a project and edge network of its own."""
-        names = run_names(PROJECT_PREFIX)  # a project and edge network of this run's own
-        dags = dag_folder(prefix="dockpod-88-10-01-dags-")  # readable by the services' uid 50000
-        write_dag(dags, f"{SLOW_DAG_ID}.py", SLOW_DAG)
-        port = free_port()
-        return {**names, "dags": str(dags), "port": port}
+        return new_run(PROD, PROJECT_PREFIX, dag_texts={f"{SLOW_DAG_ID}.py": SLOW_DAG})
 
     @task
     def up(info: dict[str, Any]) -> dict[str, Any]:
         """``up --wait``: the seconds until every service is healthy."""
-        return {"seconds_to_healthy": round(_stack(info).up(timeout=600), 1)}
+        return {"seconds_to_healthy": round(run_stack(info).up(timeout=600), 1)}
 
     @task
     def services(info: dict[str, Any]) -> dict[str, Any]:
         """What Docker runs for each container: state, health check, limits, log driver and options, restart."""
         found = {}
-        for state in _stack(info).services():
+        for state in run_stack(info).services():
             data = _inspect(state.name)
             host, check = data["HostConfig"], data["Config"].get("Healthcheck") or {}
             logged = _docker("logs", "--tail", "20", state.name)
@@ -159,7 +149,7 @@ with DAG(
     @task
     def kill_worker(info: dict[str, Any]) -> dict[str, Any]:
         """Kill the worker running ``slow`` mid-task; the task is retried to success and the worker restarted."""
-        stack = _stack(info)
+        stack = run_stack(info)
         api = stack.api()
         api.wait_for_dag(SLOW_DAG_ID)
         run = api.trigger(SLOW_DAG_ID)
@@ -198,7 +188,7 @@ with DAG(
     @task
     def health_after_kill(info: dict[str, Any]) -> dict[str, Any]:
         """Every service ready again once the worker is back."""
-        states = _stack(info).services()
+        states = run_stack(info).services()
         not_ready = [s.name for s in states if not s.ready]
         if not_ready:
             raise RuntimeError(f"not ready after the kill: {not_ready}")
@@ -207,14 +197,7 @@ with DAG(
     @task
     def teardown(info: dict[str, Any]) -> dict[str, Any]:
         """``down -v``; nothing of the project and no task container may be left; the DAG folder goes too."""
-        stack = _stack(info)
-        task_containers = stack.task_containers(SLOW_DAG_ID)
-        left = stack.down()
-        shutil.rmtree(info["dags"], ignore_errors=True)
-        if left or task_containers:
-            raise RuntimeError(f"left behind: {left}; task containers: {task_containers}")
-        return {"left": {"containers": left.containers, "networks": left.networks, "volumes": left.volumes},
-                "task_containers": task_containers}
+        return end_run(info)
 
     info = prepare()
     checked = services(info)

@@ -155,10 +155,9 @@ def load_profiles(config: Path | None = None) -> dict[str, Profile]:
     if path is not None and config is None and not path.is_file():  # removed since it was found
         _search.cache_clear()
         path = find_config()
-    stamp = path.stat().st_mtime_ns if path else 0
-    _, names = _read(str(path) if path else None, stamp)
-    environment = tuple((name, os.environ.get(name)) for name in names)
-    return _build(str(path) if path else None, stamp, environment)
+    key, stamp = (str(path), path.stat().st_mtime_ns) if path else (None, 0)
+    _, names = _read(key, stamp)
+    return _build(key, stamp, tuple((name, os.environ.get(name)) for name in names))
 
 
 #: ``$$``, ``$NAME``, ``${NAME}`` or ``${NAME:-default}``; any other ``$`` is an error, as in compose files.
@@ -172,9 +171,9 @@ def _variables(value: Any) -> set[str]:
     if isinstance(value, str):
         return {name for match in _VARIABLE.finditer(value) if (name := match["braced"] or match["bare"])}
     if isinstance(value, dict):
-        return set().union(*(_variables(item) for item in value.values())) if value else set()
+        return set().union(*map(_variables, value.values()))
     if isinstance(value, list):
-        return set().union(*(_variables(item) for item in value)) if value else set()
+        return set().union(*map(_variables, value))
     return set()
 
 
@@ -226,6 +225,7 @@ def _read(path: str | None, _stamp: int) -> tuple[dict[str, dict[str, Any]], tup
 
 @lru_cache(maxsize=8)
 def _build(path: str | None, stamp: int, environment: tuple[tuple[str, str | None], ...]) -> dict[str, Profile]:
+    """The built-in profiles with the file's over them, its variables replaced by ``environment``'s values."""
     raw: dict[str, dict[str, Any]] = {name: dict(values) for name, values in _BUILTIN.items()}
     extra, _ = _read(path, stamp)
     values_of = dict(environment)

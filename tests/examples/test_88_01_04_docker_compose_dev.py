@@ -18,14 +18,8 @@ DAG_ID = "88_01_04_docker_compose_dev"
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-def repo(monkeypatch):
-    """The examples find deploy/compose through DOCKPOD_REPO (they run from a copy in the DAGs folder)."""
-    monkeypatch.setenv("DOCKPOD_REPO", str(REPO))
-
-
-def test_dev_stack_reloads_dags_without_restart_and_runs_container_tasks(repo):
-    with stack_example_run(EXAMPLE, DAG_ID, "dev") as (result, project):
+def test_dev_stack_reloads_dags_without_restart_and_runs_container_tasks():
+    with stack_example_run(EXAMPLE, DAG_ID) as (result, project):
         assert result.state == "success", result.failures
         assert set(result.task_states.values()) == {"success"}, result.task_states
 

@@ -18,14 +18,8 @@ DAG_ID = "88_01_05_docker_compose_prod"
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-def repo(monkeypatch):
-    """The examples find deploy/compose through DOCKPOD_REPO (they run from a copy in the DAGs folder)."""
-    monkeypatch.setenv("DOCKPOD_REPO", str(REPO))
-
-
-def test_prod_stack_is_healthy_runs_on_the_workers_and_leaves_nothing(repo):
-    with stack_example_run(EXAMPLE, DAG_ID, "prod") as (result, project):
+def test_prod_stack_is_healthy_runs_on_the_workers_and_leaves_nothing():
+    with stack_example_run(EXAMPLE, DAG_ID) as (result, project):
         assert result.state == "success", result.failures
         assert set(result.task_states.values()) == {"success"}, result.task_states
 

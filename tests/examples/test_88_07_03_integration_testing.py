@@ -22,14 +22,8 @@ SUITE = ["services", "database", "broker", "inter_container", "end_to_end"]
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-def repo(monkeypatch):
-    """The examples find deploy/compose through DOCKPOD_REPO (they run from a copy in the DAGs folder)."""
-    monkeypatch.setenv("DOCKPOD_REPO", str(REPO))
-
-
-def test_the_suite_passes_against_the_stack_and_a_wrong_credential_fails_clearly(repo):
-    with stack_example_run(EXAMPLE, DAG_ID, "prod", run_conf={"show_broken_check": True}) as (result, project):
+def test_the_suite_passes_against_the_stack_and_a_wrong_credential_fails_clearly():
+    with stack_example_run(EXAMPLE, DAG_ID, run_conf={"show_broken_check": True}) as (result, project):
         states = result.task_states
         assert {task: states[task] for task in ["prepare", "up", *SUITE, "teardown"]} == dict.fromkeys(
             ["prepare", "up", *SUITE, "teardown"], "success"), result.failures

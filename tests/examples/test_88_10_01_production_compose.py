@@ -20,14 +20,8 @@ SERVICES = {"postgres", "redis", "airflow-init", "airflow-api-server", "airflow-
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-def repo(monkeypatch):
-    """The examples find deploy/compose through DOCKPOD_REPO (they run from a copy in the DAGs folder)."""
-    monkeypatch.setenv("DOCKPOD_REPO", str(REPO))
-
-
-def test_the_stack_is_healthy_and_survives_a_worker_kill(repo):
-    with stack_example_run(EXAMPLE, DAG_ID, "prod") as (result, project):
+def test_the_stack_is_healthy_and_survives_a_worker_kill():
+    with stack_example_run(EXAMPLE, DAG_ID) as (result, project):
         assert result.state == "success", result.failures
         assert set(result.task_states.values()) == {"success"}, result.task_states
 
@@ -55,7 +49,7 @@ def test_the_stack_is_healthy_and_survives_a_worker_kill(repo):
         assert after["workers"] == 2 and kill["killed_worker"] in after["ready"]
 
         assert result.xcoms["teardown"] == {"left": {"containers": [], "networks": [], "volumes": []},
-                                            "task_containers": []}
+                                            "task_containers": [], "volumes_removed": []}
         assert project_objects(project) == []
         healthy = result.xcoms["up"]["seconds_to_healthy"]
         report("88_10_01_production_compose", [f"time from up to all healthy: {healthy} s",

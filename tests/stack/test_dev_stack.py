@@ -13,7 +13,8 @@ import time
 
 import pytest
 
-from stack_harness import REPO, dag_folder, report, running_stack, write_dag
+from dockpod.runtime.stack import write_dag
+from stack_harness import REPO, report, running_stack
 
 pytestmark = pytest.mark.integration
 
@@ -36,8 +37,7 @@ with DAG("dev_stack_hello", schedule=None, start_date=datetime(2024, 1, 1), catc
 
 @pytest.fixture(scope="module")
 def stack():
-    dags = dag_folder(PIPELINE)
-    with running_stack(DEV, dags) as stack:
+    with running_stack(DEV, PIPELINE) as stack:
         yield stack
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from dockpod.runtime.stack import kill_container_process
-from stack_harness import REPO, dag_folder, report, running_stack, write_dag
+from stack_harness import REPO, report, running_stack
 
 pytestmark = pytest.mark.integration
 
@@ -45,9 +45,7 @@ with DAG("stack_worker_kill", schedule=None, start_date=datetime(2024, 1, 1), ca
 
 @pytest.fixture(scope="module")
 def stack():
-    dags = dag_folder(PIPELINE)
-    write_dag(dags, "stack_worker_kill.py", SLOW_DAG)
-    with running_stack(PROD, dags) as stack:
+    with running_stack(PROD, PIPELINE, dag_texts={"stack_worker_kill.py": SLOW_DAG}) as stack:
         yield stack
 
 

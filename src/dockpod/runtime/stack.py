@@ -107,10 +107,14 @@ class ComposeStack:
                              fix=f"See `docker compose -f {self.directory / 'compose.yaml'} logs`.")
         return result
 
+    def config(self) -> dict[str, Any]:
+        """The project as compose resolves it (``config --format json``): variables, .env and ``env`` applied."""
+        return json.loads(self.compose("config", "--format", "json").stdout)
+
     @property
     def name(self) -> str:
         """The compose project name (from compose.yaml's ``name``, COMPOSE_PROJECT_NAME or ``project``)."""
-        return json.loads(self.compose("config", "--format", "json").stdout)["name"]
+        return self.config()["name"]
 
     def prepare(self) -> list[str]:
         """Make .env from .env.example (the Docker socket's group, GENERATE values random) and the secrets, once each.
@@ -127,9 +131,9 @@ class ComposeStack:
                      for line in example.read_text().splitlines()]
             try:
                 fd = os.open(env_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # it may hold keys
-            except FileExistsError:  # another run of this stack made it a moment ago
-                fd = None
-            if fd is not None:
+            except FileExistsError:
+                pass  # another run of this stack made it a moment ago
+            else:
                 with os.fdopen(fd, "w") as handle:
                     handle.write("\n".join(lines) + "\n")
                 made.append(str(env_file))
@@ -160,7 +164,7 @@ class ComposeStack:
     @property
     def edge_network(self) -> str:
         """The network task containers join: compose.yaml's ``edge`` network as this stack resolves it."""
-        networks = json.loads(self.compose("config", "--format", "json").stdout).get("networks") or {}
+        networks = self.config().get("networks") or {}
         if "edge" not in networks:
             raise StackError(f"{self.directory / 'compose.yaml'} has no network `edge`.",
                              fix="Task containers join the stack's `edge` network; dockpod scaffold writes one.")
@@ -213,8 +217,8 @@ class ComposeStack:
 
     def image_sizes(self) -> dict[str, int]:
         """Size in bytes of each image the stack runs."""
-        images = {json.loads(self.compose("config", "--format", "json").stdout)["services"][s]["image"]
-                  for s in {st.service for st in self.services()}}
+        services = self.config()["services"]
+        images = {services[s]["image"] for s in {state.service for state in self.services()}}
         return {image: int(_docker("image", "inspect", "-f", "{{.Size}}", image)) for image in sorted(images)}
 
     def down(self) -> Leftovers:
@@ -258,6 +262,50 @@ def run_names(prefix: str) -> dict[str, str]:
     """
     project = f"{prefix}-{secrets.token_hex(4)}"
     return {"project": project, "edge_network": f"{project}-edge"}
+
+
+def new_run(directory: Path, prefix: str, *dag_files: Path, dag_texts: dict[str, str] | None = None,
+            volumes: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Plain values (an XCom) for one throwaway run of the stack in ``directory``, for ``run_stack`` and ``end_run``.
+
+    The run gets its own compose project and edge network (``run_names``), a free API port and a temporary DAG
+    folder holding copies of ``dag_files`` and the files ``dag_texts`` names. ``volumes`` are named volumes its
+    DAGs make (portable_pipeline's ``dockpod_demo_data``): those that do not exist yet are ``end_run``'s to remove.
+    """
+    dags = dag_folder(*dag_files, prefix=f"{prefix}-dags-")
+    for name, text in (dag_texts or {}).items():
+        write_dag(dags, name, text)
+    new_volumes = [v for v in volumes if subprocess.run(["docker", "volume", "inspect", v], capture_output=True,
+                                                        check=False, stdin=subprocess.DEVNULL).returncode != 0]
+    return {**run_names(prefix), "directory": str(Path(directory).resolve()), "dags": str(dags), "port": free_port(),
+            "new_volumes": new_volumes}
+
+
+def run_stack(run: dict[str, Any]) -> ComposeStack:
+    """The stack of a run ``new_run`` made: its directory, project, edge network, API port and DAG folder."""
+    return ComposeStack(Path(run["directory"]), project=run["project"],
+                        env={"AIRFLOW_API_PORT": str(run["port"]), "DAGS_DIR": run["dags"],
+                             "EDGE_NETWORK": run["edge_network"]})
+
+
+def end_run(run: dict[str, Any]) -> dict[str, Any]:
+    """Tear a run down: ``down -v``, the DAG folder, the volumes it made; StackError when anything is left.
+
+    Task containers still on the run's edge network count as left (only this stack's: another stack may run the
+    same DAGs). Returns what was found: ``left`` (containers, networks, volumes of the project), ``task_containers``
+    and ``volumes_removed``.
+    """
+    stack = run_stack(run)
+    task_containers = stack.task_containers()
+    left = stack.down()
+    shutil.rmtree(run["dags"], ignore_errors=True)
+    removed = [v for v in run["new_volumes"] if subprocess.run(["docker", "volume", "rm", v], capture_output=True,
+                                                               check=False, stdin=subprocess.DEVNULL).returncode == 0]
+    if left or task_containers:
+        raise StackError(f"compose project {run['project']} left behind {left}; task containers: {task_containers}.",
+                         fix=f"docker compose -p {run['project']} down -v; docker rm -f the task containers.")
+    return {"left": {"containers": left.containers, "networks": left.networks, "volumes": left.volumes},
+            "task_containers": task_containers, "volumes_removed": removed}
 
 
 def free_port() -> int:
